@@ -1,0 +1,22 @@
+# vibecraft: two commands, `make run` and `make test`. See README.md.
+# The work is done by the scripts in scripts/; each installs what it needs.
+.PHONY: run test stop reset deps install
+
+run:
+	@bash scripts/run.sh
+
+test:
+	@bash scripts/test.sh
+
+stop:
+	@bash scripts/cluster.sh stop "$${VIBECRAFT_DATA:-$(CURDIR)/.pgdata}"
+
+reset:
+	@bash scripts/cluster.sh wipe "$${VIBECRAFT_DATA:-$(CURDIR)/.pgdata}"
+	@bash scripts/run.sh
+
+deps:
+	@bash scripts/deps.sh
+
+install: deps
+	@bash scripts/install.sh

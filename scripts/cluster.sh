@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# A PostgreSQL 15 cluster that belongs to the project.
+#   cluster.sh start PORT DATADIR   initdb when new, then start (no-op when running)
+#   cluster.sh stop  DATADIR        fast shutdown of that cluster only (by its data dir)
+#   cluster.sh wipe  DATADIR        stop and delete it
+# Never touches any other cluster: pg_ctl acts on the postmaster.pid in DATADIR only.
+. "$(dirname "$0")/common.sh"
+
+cmd="${1:-}"
+
+running() { [ -f "$1/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
+
+# As root the server runs as `postgres`, which must be able to reach the data dir.
+# When the project lives somewhere `postgres` cannot enter (e.g. under /root), the
+# data goes to /var/tmp and the project keeps a symlink to it.
+resolve_datadir() {
+    local data="$1"
+    if [ "$IS_ROOT" -eq 1 ] && [ ! -e "$data" ]; then
+        local parent
+        parent="$(dirname "$data")"
+        if ! runuser -u postgres -- test -x "$parent" 2>/dev/null; then
+            local real="/var/tmp/vibecraft-$(echo "$data" | md5sum | cut -c1-12)"
+            mkdir -p "$real"
+            chown postgres: "$real"
+            chmod 700 "$real"
+            ln -s "$real" "$data"
+            echo "note: postgres cannot enter $parent, so the cluster lives in $real (symlinked from $data)" >&2
+        fi
+    fi
+}
+
+case "$cmd" in
+start)
+    port="$2"
+    data="$3"
+    resolve_datadir "$data"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        say "creating a PostgreSQL 15 cluster in $data (port $port)"
+        mkdir -p "$data"
+        [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data" "$(readlink -f "$data")"
+        chmod 700 "$data"
+        # Trust on loopback only: a development cluster, never a production setup.
+        as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C \
+            --auth-local=trust --auth-host=trust >/dev/null
+        # Development secrets, random per cluster, readable only by the cluster's owner.
+        jwt="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+        key="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+        as_pg tee -a "$data/postgresql.conf" >/dev/null <<CONF
+
+# ---- vibecraft development settings (scripts/cluster.sh) ----
+port = $port
+listen_addresses = 'localhost'
+unix_socket_directories = ''
+shared_preload_libraries = 'vibecraft, pg_stat_statements'
+max_connections = 100
+fsync = on
+logging_collector = off
+log_min_messages = warning
+log_line_prefix = '%m [%p] %q%u@%d '
+# Development-only secrets, generated for this cluster.
+vibecraft.jwt_secret = '$jwt'
+vibecraft.encryption_keys = 'v1:$key'
+CONF
+    fi
+    if running "$data"; then
+        exit 0
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "port $port is in use by another program; choose another with VIBECRAFT_PORT=NNNNN"
+    fi
+    as_pg "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
+        { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (log: $data/server.log)"; }
+    ;;
+stop)
+    data="$2"
+    if running "$data"; then
+        as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
+        say "stopped the cluster in $data"
+    fi
+    ;;
+wipe)
+    data="$2"
+    if running "$data"; then
+        as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+    fi
+    if [ -L "$data" ]; then
+        rm -rf "$(readlink -f "$data")"
+        rm -f "$data"
+    else
+        rm -rf "$data"
+    fi
+    ;;
+*)
+    die "usage: cluster.sh start PORT DATADIR | stop DATADIR | wipe DATADIR"
+    ;;
+esac

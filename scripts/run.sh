@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# `make run`: install what is missing, build, start the project's cluster, create the
+# `vibecraft` database with the extension and demo data, and show a short tour.
+. "$(dirname "$0")/common.sh"
+DATA="${VIBECRAFT_DATA:-$PROJECT_DIR/.pgdata}"
+
+"$PROJECT_DIR/scripts/deps.sh"
+"$PROJECT_DIR/scripts/install.sh"
+"$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
+
+if [ "$(psql_at "$VIBECRAFT_PORT" postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = 'vibecraft'")" = 0 ]; then
+    say "creating database vibecraft"
+    psql_at "$VIBECRAFT_PORT" postgres -qc "CREATE DATABASE vibecraft"
+fi
+# Existing data is kept: a newer library version is applied with ALTER EXTENSION UPDATE.
+psql_at "$VIBECRAFT_PORT" vibecraft -q <<'SQL'
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
+ALTER EXTENSION vibecraft UPDATE;
+SQL
+if [ "$(psql_at "$VIBECRAFT_PORT" vibecraft -Atc "SELECT to_regprocedure('vibecraft.seed_demo_data()') IS NOT NULL")" = t ]; then
+    say "loading demo data (idempotent)"
+    psql_at "$VIBECRAFT_PORT" vibecraft -qAtc "SELECT vibecraft.seed_demo_data()" >/dev/null
+fi
+
+say "a short tour (real calls, real results)"
+psql_at "$VIBECRAFT_PORT" vibecraft -e -f "$PROJECT_DIR/scripts/tour.sql" 2>&1 | sed 's/^/    /'
+
+cat <<MSG
+
+vibecraft is running on localhost:$VIBECRAFT_PORT (data: $DATA, log: $DATA/server.log).
+This development cluster trusts every connection from localhost, and its JWT secret and
+encryption key were generated for it (see $DATA/postgresql.conf). Not for production.
+
+Connect:
+    psql -h localhost -p $VIBECRAFT_PORT -U postgres vibecraft
+
+make stop    stops it; make reset deletes its data and starts again; make test runs every test tier.
+MSG

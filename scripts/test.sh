@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# `make test`: every test tier from a fresh state, then one closing line
+# `N passed, N failed` over all tiers; non-zero exit on any failure.
+#   1. #[pg_test] tests in src/ (cargo pgrx test, its own throwaway cluster)
+#   2. pg_test/sql  through PGXS pg_regress            } against a fresh scratch cluster
+#   3. pg_test/specs through PGXS pg_isolation_regress } on VIBECRAFT_TEST_PORT (28816)
+#   4. tests/ integration tests: a real client, non-superuser login roles
+. "$(dirname "$0")/common.sh"
+cd "$PROJECT_DIR"
+
+LOGS="$CARGO_TARGET_DIR/test-logs"
+SCRATCH="${VIBECRAFT_TEST_DATA:-$CARGO_TARGET_DIR/scratch-cluster}"
+PGRX_TEST_DATA="/tmp/vibecraft-pgrx-test-$(id -u)"
+PASSED=0
+FAILED=0
+
+"$PROJECT_DIR/scripts/deps.sh"
+ensure_cargo_on_path
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+count_cargo() { # count_cargo LOG EXIT_CODE TIER
+    local log="$1" rc="$2" p f
+    p=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+    f=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc before reporting a failure (see $log)"; fi
+    if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=$((f + 1)); echo "!! $3 ran no test"; fi
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    echo "-- $3: $p passed, $f failed"
+}
+
+count_regress() { # count_regress LOG EXIT_CODE TIER
+    local log="$1" rc="$2" p=0 f=0 line
+    if line=$(grep -Eo 'All [0-9]+ tests passed' "$log"); then
+        p=$(echo "$line" | grep -Eo '[0-9]+')
+    elif line=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$log"); then
+        f=$(echo "$line" | awk '{print $1}')
+        p=$(( $(echo "$line" | awk '{print $3}') - f ))
+    fi
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc (see $log)"; fi
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    echo "-- $3: $p passed, $f failed"
+}
+
+run_tier() { # run_tier NAME LOG -- command...
+    local name="$1" log="$2"
+    shift 3
+    say "$name"
+    set +e
+    "$@" 2>&1 | tee "$log"
+    TIER_RC=${PIPESTATUS[0]}
+    set -e
+}
+
+# --- 1. #[pg_test] ---------------------------------------------------------------
+rm -rf "$PGRX_TEST_DATA"
+pgrx_args=(pg15)
+if [ "$IS_ROOT" -eq 1 ]; then
+    pgrx_args+=(--runas postgres --pgdata "$PGRX_TEST_DATA")
+fi
+run_tier "tier 1: #[pg_test] (cargo pgrx test)" "$LOGS/pg_test.log" -- cargo pgrx test "${pgrx_args[@]}"
+count_cargo "$LOGS/pg_test.log" "$TIER_RC" "#[pg_test]"
+
+# cargo pgrx test installed its debug build; put the release build back.
+"$PROJECT_DIR/scripts/install.sh"
+
+# --- scratch cluster ---------------------------------------------------------------
+"$PROJECT_DIR/scripts/cluster.sh" wipe "$SCRATCH"
+"$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_TEST_PORT" "$SCRATCH"
+trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$SCRATCH" >/dev/null 2>&1 || true' EXIT
+
+PGXS_TEST="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test"
+common_regress=(--host=localhost --port="$VIBECRAFT_TEST_PORT" --user=postgres
+    --inputdir="$PROJECT_DIR/pg_test" --bindir="$PGBIN")
+
+# --- 2. pg_regress -----------------------------------------------------------------
+regress_tests=$(cd pg_test/sql && ls -1 *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+rm -rf "$CARGO_TARGET_DIR/pg_regress"
+mkdir -p "$CARGO_TARGET_DIR/pg_regress"
+# shellcheck disable=SC2086
+run_tier "tier 2: pg_test/sql (pg_regress)" "$LOGS/pg_regress.log" -- \
+    "$PGXS_TEST/regress/pg_regress" "${common_regress[@]}" \
+    --outputdir="$CARGO_TARGET_DIR/pg_regress" --dbname=vibecraft_regress $regress_tests
+count_regress "$LOGS/pg_regress.log" "$TIER_RC" "pg_regress"
+[ -f "$CARGO_TARGET_DIR/pg_regress/regression.diffs" ] && head -n 80 "$CARGO_TARGET_DIR/pg_regress/regression.diffs"
+
+# --- 3. pg_isolation_regress -------------------------------------------------------
+specs=$(cd pg_test/specs 2>/dev/null && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort || true)
+if [ -n "$specs" ]; then
+    rm -rf "$CARGO_TARGET_DIR/pg_isolation"
+    mkdir -p "$CARGO_TARGET_DIR/pg_isolation"
+    # shellcheck disable=SC2086
+    run_tier "tier 3: pg_test/specs (pg_isolation_regress)" "$LOGS/pg_isolation.log" -- \
+        "$PGXS_TEST/isolation/pg_isolation_regress" "${common_regress[@]}" \
+        --outputdir="$CARGO_TARGET_DIR/pg_isolation" --dbname=vibecraft_isolation \
+        --load-extension=vibecraft $specs
+    count_regress "$LOGS/pg_isolation.log" "$TIER_RC" "pg_isolation_regress"
+    [ -f "$CARGO_TARGET_DIR/pg_isolation/regression.diffs" ] && head -n 80 "$CARGO_TARGET_DIR/pg_isolation/regression.diffs"
+fi
+
+# --- 4. integration tests ------------------------------------------------------------
+export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
+run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
+    cargo test -p vibecraft-integration-tests
+count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
+
+echo
+echo "logs: $LOGS"
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

@@ -1,0 +1,107 @@
+//! Server settings (GUCs) that vibecraft reads.
+//!
+//! Secrets (`vibecraft.jwt_secret`, `vibecraft.encryption_keys`) are SUSET, so only
+//! superusers can set them, and they carry a show hook that masks their value: SHOW,
+//! `current_setting`, `pg_settings` and `pg_show_all_settings()` all print `(set)` or
+//! `(unset)` to everyone, superusers included. The real value is only read from Rust.
+//! Members of `pg_read_all_settings` would otherwise be able to read a SUPERUSER_ONLY
+//! setting, which is why masking, not hiding, is the protection here.
+
+use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting};
+use std::ffi::{CStr, CString};
+
+/// HS256 secret that `vibecraft.authenticate(jwt)` verifies tokens against.
+pub static JWT_SECRET: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
+/// Keyring for provider-key encryption: versioned 256-bit keys, newest first.
+pub static ENCRYPTION_KEYS: GucSetting<Option<CString>> =
+    GucSetting::<Option<CString>>::new(None);
+
+/// Whether `current_user_id()` may fall back to PostgREST/Supabase request claims.
+/// SUSET: a superuser enables it per role or database (the PostgREST authenticator).
+pub static TRUST_REQUEST_CLAIMS: GucSetting<bool> = GucSetting::<bool>::new(false);
+
+/// True when the library was loaded through shared_preload_libraries, which is what
+/// makes the secret settings known before any session could plant a placeholder.
+static mut LOADED_AT_PRELOAD: bool = false;
+
+pub fn register() {
+    // SAFETY: _PG_init runs once per backend, single-threaded, before any query.
+    unsafe {
+        LOADED_AT_PRELOAD = pg_sys::process_shared_preload_libraries_in_progress;
+    }
+    define_secret(
+        c"vibecraft.jwt_secret",
+        c"HS256 secret used to verify JWTs in vibecraft.authenticate().",
+        &JWT_SECRET,
+        Some(show_jwt_secret),
+    );
+    define_secret(
+        c"vibecraft.encryption_keys",
+        c"Keyring for encrypting provider API keys: 'v2:<base64 key>,v1:<base64 key>'.",
+        &ENCRYPTION_KEYS,
+        Some(show_encryption_keys),
+    );
+    GucRegistry::define_bool_guc(
+        c"vibecraft.trust_request_claims",
+        c"Let current_user_id() fall back to PostgREST/Supabase request.jwt.claims.",
+        c"Enable only for the role PostgREST connects as; clients of other roles could forge claims with SET.",
+        &TRUST_REQUEST_CLAIMS,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+}
+
+fn define_secret(
+    name: &'static CStr,
+    description: &'static CStr,
+    setting: &'static GucSetting<Option<CString>>,
+    show_hook: pg_sys::GucShowHook,
+) {
+    // pgrx's define_string_guc takes no show hook, so call PostgreSQL directly.
+    // SAFETY: name, description and the setting are 'static; PostgreSQL owns the
+    // string the pointer addresses from now on, as for every string GUC.
+    unsafe {
+        pg_sys::DefineCustomStringVariable(
+            name.as_ptr(),
+            description.as_ptr(),
+            c"Superuser-only; its value is masked in SHOW, current_setting and pg_settings.".as_ptr(),
+            setting.as_ptr(),
+            std::ptr::null(),
+            pg_sys::GucContext::PGC_SUSET,
+            (GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL | GucFlags::NOT_WHILE_SEC_REST)
+                .bits(),
+            None,
+            None,
+            show_hook,
+        );
+    }
+}
+
+fn masked(setting: &GucSetting<Option<CString>>) -> *const std::ffi::c_char {
+    if is_configured(setting) {
+        c"(set)".as_ptr()
+    } else {
+        c"(unset)".as_ptr()
+    }
+}
+
+unsafe extern "C-unwind" fn show_jwt_secret() -> *const std::ffi::c_char {
+    masked(&JWT_SECRET)
+}
+
+unsafe extern "C-unwind" fn show_encryption_keys() -> *const std::ffi::c_char {
+    masked(&ENCRYPTION_KEYS)
+}
+
+/// A secret setting counts as configured when it holds anything but whitespace.
+pub fn is_configured(setting: &GucSetting<Option<CString>>) -> bool {
+    setting
+        .get()
+        .is_some_and(|value| !value.to_bytes().iter().all(u8::is_ascii_whitespace))
+}
+
+pub fn loaded_at_preload() -> bool {
+    // SAFETY: written once in _PG_init, read-only afterwards.
+    unsafe { LOADED_AT_PRELOAD }
+}
