@@ -21,8 +21,8 @@ mkdir -p "$LOGS"
 
 count_cargo() { # count_cargo LOG EXIT_CODE TIER
     local log="$1" rc="$2" p f
-    p=$(grep -Eo '^test result: .* ([0-9]+) passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-    f=$(grep -Eo '^test result: .* ([0-9]+) failed' "$log" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+    p=$({ grep -E '^test result: ' "$log" || true; } | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+    f=$({ grep -E '^test result: ' "$log" || true; } | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc before reporting a failure (see $log)"; fi
     if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=$((f + 1)); echo "!! $3 ran no test"; fi
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
@@ -31,9 +31,9 @@ count_cargo() { # count_cargo LOG EXIT_CODE TIER
 
 count_regress() { # count_regress LOG EXIT_CODE TIER
     local log="$1" rc="$2" p=0 f=0 line
-    if line=$(grep -Eo 'All [0-9]+ tests passed' "$log"); then
+    if line=$(grep -Eo 'All [0-9]+ tests passed' "$log" | head -n1); [ -n "$line" ]; then
         p=$(echo "$line" | grep -Eo '[0-9]+')
-    elif line=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$log"); then
+    elif line=$(grep -Eo '[0-9]+ of [0-9]+ tests failed' "$log" | head -n1); [ -n "$line" ]; then
         f=$(echo "$line" | awk '{print $1}')
         p=$(( $(echo "$line" | awk '{print $3}') - f ))
     fi

@@ -69,10 +69,11 @@ mod tests {
         Spi::run("SET vibecraft.jwt_secret = 'super-secret-value-123'").unwrap();
         let shown = Spi::get_one::<String>("SELECT current_setting('vibecraft.jwt_secret')").unwrap().unwrap();
         assert_eq!(shown, "(set)");
-        let in_view = Spi::get_one::<String>(
-            "SELECT setting FROM pg_settings WHERE name = 'vibecraft.jwt_secret'",
+        // NO_SHOW_ALL keeps the secret settings out of pg_settings altogether.
+        let listed = Spi::get_one::<i64>(
+            "SELECT count(*) FROM pg_settings WHERE name LIKE 'vibecraft.%' AND setting LIKE '%super-secret%'",
         ).unwrap().unwrap();
-        assert_eq!(in_view, "(set)");
+        assert_eq!(listed, 0);
         let h = Spi::get_one::<pgrx::JsonB>("SELECT vibecraft.health_check()").unwrap().unwrap().0;
         assert_eq!(h["jwt_secret_configured"], true);
         Spi::run("SET vibecraft.jwt_secret = '   '").unwrap();

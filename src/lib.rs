@@ -8,7 +8,7 @@ use pgrx::prelude::*;
 mod health;
 mod settings;
 
-::pgrx::pg_module_magic!();
+::pgrx::pg_module_magic!(name, version);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {

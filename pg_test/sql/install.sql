@@ -1,6 +1,6 @@
 -- Installing, reinstalling and inspecting vibecraft, as a DBA would.
 SET client_min_messages = warning;
-CREATE EXTENSION vibecraft;
+CREATE EXTENSION vibecraft CASCADE;
 
 -- The installed extension version is the library's version, built for release.
 SELECT e.extversion,
@@ -32,6 +32,6 @@ DROP EXTENSION vibecraft CASCADE;
 SELECT count(*) AS vibecraft_functions_left
   FROM pg_proc WHERE proname IN ('version', 'health_check')
    AND pronamespace::regnamespace::text = 'vibecraft';
-CREATE EXTENSION vibecraft;
+CREATE EXTENSION vibecraft CASCADE;
 SELECT split_part(vibecraft.version(), ' ', 1) = extversion AS reinstalled
   FROM pg_extension WHERE extname = 'vibecraft';

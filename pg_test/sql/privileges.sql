@@ -1,7 +1,7 @@
 -- Who may call what. PUBLIC gets nothing; the three vibecraft roles get what they need.
 -- (SET ROLE is enough for privilege checks; RLS is tested with real login roles in tests/.)
 SET client_min_messages = warning;
-CREATE EXTENSION IF NOT EXISTS vibecraft;
+CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
 
 SELECT rolname, rolcanlogin, rolsuper
   FROM pg_roles WHERE rolname LIKE 'vibecraft\_%' ORDER BY rolname;

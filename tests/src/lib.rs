@@ -27,14 +27,12 @@ impl TestDb {
     pub fn new(name: &str) -> TestDb {
         let name = format!("it_{name}");
         let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
-        admin
-            .batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name};"
-            ))
-            .unwrap();
+        // Separate statements: DROP/CREATE DATABASE cannot run in a transaction block.
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         let db = TestDb { name };
         db.superuser()
-            .batch_execute("SET client_min_messages = warning; CREATE EXTENSION vibecraft;")
+            .batch_execute("SET client_min_messages = warning; CREATE EXTENSION vibecraft CASCADE;")
             .unwrap();
         db
     }

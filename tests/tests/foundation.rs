@@ -43,12 +43,20 @@ fn secrets_are_masked_even_for_pg_read_all_settings() {
     for (name, query) in [
         ("SHOW", "SHOW vibecraft.jwt_secret"),
         ("current_setting", "SELECT current_setting('vibecraft.jwt_secret')"),
-        ("pg_settings", "SELECT setting FROM pg_settings WHERE name = 'vibecraft.jwt_secret'"),
         ("keyring", "SELECT current_setting('vibecraft.encryption_keys')"),
     ] {
         let shown: String = reader.query_one(query, &[]).unwrap().get(0);
         assert_eq!(shown, "(set)", "{name} must show only that the secret is set");
     }
+    // pg_settings and pg_show_all_settings() do not list them at all.
+    let listed: i64 = reader
+        .query_one(
+            "SELECT count(*) FROM pg_show_all_settings() WHERE name IN ('vibecraft.jwt_secret', 'vibecraft.encryption_keys')",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(listed, 0);
     let mut app = db.login_as("app", &["vibecraft_authenticated"]);
     assert_eq!(sqlstate(app.batch_execute("SET vibecraft.jwt_secret = 'forged'")), "42501");
     assert_eq!(

@@ -1,0 +1,131 @@
+-- Tenancy and people: organizations, users (one table behind users / user_profiles /
+-- Auth.js users), preferences, Auth.js accounts, sessions and verification tokens.
+--
+-- Conventions for every vibecraft table: uuid primary key, created_at/updated_at
+-- (updated_at kept by vibecraft.set_updated_at), CHECK constraints for enum-like
+-- columns, every foreign key indexed.
+
+CREATE TABLE vibecraft.organizations (
+    id            uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    name          varchar(200) NOT NULL CHECK (btrim(name) <> ''),
+    slug          varchar(100) NOT NULL UNIQUE
+                  CHECK (slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'),
+    tier          varchar(20) NOT NULL DEFAULT 'FREE'
+                  CHECK (tier IN ('FREE', 'PRO', 'ENTERPRISE')),
+    feature_flags jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(feature_flags) = 'object'),
+    limits        jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(limits) = 'object'),
+    settings      jsonb NOT NULL DEFAULT '{}',
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    deleted_at    timestamptz
+);
+CREATE INDEX organizations_name_trgm ON vibecraft.organizations USING gin (name gin_trgm_ops);
+
+CREATE TABLE vibecraft.users (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    organization_id     uuid REFERENCES vibecraft.organizations (id) ON DELETE RESTRICT,
+    email               varchar(255) NOT NULL
+                        CHECK (email ~* '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
+    email_verified      timestamptz,
+    name                varchar(200),
+    full_name           varchar(200),
+    display_name        varchar(100),
+    image               text,
+    avatar_url          text,
+    bio                 text,
+    -- Role inside the organization (ValueCanvas).
+    role                varchar(20) NOT NULL DEFAULT 'MEMBER'
+                        CHECK (role IN ('ADMIN', 'MANAGER', 'MEMBER')),
+    -- Platform-wide role: 'admin' users see everything (Creo's admins).
+    system_role         varchar(20) NOT NULL DEFAULT 'user'
+                        CHECK (system_role IN ('user', 'admin')),
+    status              varchar(20) NOT NULL DEFAULT 'ACTIVE'
+                        CHECK (status IN ('ACTIVE', 'INACTIVE', 'INVITED', 'SUSPENDED')),
+    is_active           boolean NOT NULL DEFAULT true,
+    preferences         jsonb NOT NULL DEFAULT '{}',
+    credits             integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
+    subscription_plan   varchar(30) NOT NULL DEFAULT 'free'
+                        CHECK (subscription_plan IN ('free', 'basic', 'pro', 'enterprise')),
+    subscription_status varchar(30) NOT NULL DEFAULT 'active'
+                        CHECK (subscription_status IN ('active', 'trialing', 'past_due', 'canceled', 'incomplete', 'unpaid')),
+    metadata            jsonb NOT NULL DEFAULT '{}',
+    last_login_at       timestamptz,
+    last_activity_at    timestamptz,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    deleted_at          timestamptz
+);
+-- One account per address, compared case-insensitively, among live users.
+CREATE UNIQUE INDEX users_email_key ON vibecraft.users (lower(email)) WHERE deleted_at IS NULL;
+CREATE INDEX users_organization_id_idx ON vibecraft.users (organization_id);
+CREATE INDEX users_subscription_plan_idx ON vibecraft.users (subscription_plan);
+CREATE INDEX users_created_at_idx ON vibecraft.users (created_at);
+CREATE INDEX users_metadata_gin ON vibecraft.users USING gin (metadata jsonb_path_ops);
+CREATE INDEX users_full_name_trgm ON vibecraft.users USING gin (full_name gin_trgm_ops);
+
+CREATE TABLE vibecraft.user_preferences (
+    id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id                  uuid NOT NULL UNIQUE REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    selected_model           varchar(50),
+    selected_framework       varchar(50),
+    theme                    varchar(20) NOT NULL DEFAULT 'system'
+                             CHECK (theme IN ('light', 'dark', 'system')),
+    language                 varchar(10) NOT NULL DEFAULT 'en',
+    timezone                 varchar(64) NOT NULL DEFAULT 'UTC',
+    enable_notifications     boolean NOT NULL DEFAULT true,
+    enable_analytics         boolean NOT NULL DEFAULT false,
+    enable_history           boolean NOT NULL DEFAULT true,
+    enable_feedback          boolean NOT NULL DEFAULT true,
+    max_history_days         integer NOT NULL DEFAULT 90 CHECK (max_history_days BETWEEN 1 AND 3650),
+    auto_cleanup             boolean NOT NULL DEFAULT false,
+    notification_preferences jsonb NOT NULL DEFAULT '{}',
+    accessibility            jsonb NOT NULL DEFAULT '{}',
+    created_at               timestamptz NOT NULL DEFAULT now(),
+    updated_at               timestamptz NOT NULL DEFAULT now()
+);
+
+-- Auth.js (NextAuth) tables, in snake_case.
+CREATE TABLE vibecraft.accounts (
+    id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id             uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    type                varchar(30) NOT NULL CHECK (type IN ('oauth', 'oidc', 'email', 'credentials', 'webauthn')),
+    provider            varchar(100) NOT NULL,
+    provider_account_id varchar(255) NOT NULL,
+    refresh_token       text,
+    access_token        text,
+    expires_at          bigint,
+    token_type          varchar(50),
+    scope               text,
+    id_token            text,
+    session_state       text,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (provider, provider_account_id)
+);
+CREATE INDEX accounts_user_id_idx ON vibecraft.accounts (user_id);
+
+-- Auth.js sessions; PromptCraft's user_sessions is a view of this table.
+CREATE TABLE vibecraft.sessions (
+    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    user_id          uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    session_token    varchar(255) NOT NULL UNIQUE,
+    expires          timestamptz NOT NULL,
+    ip_address       inet,
+    user_agent       text,
+    last_activity_at timestamptz NOT NULL DEFAULT now(),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    updated_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX sessions_user_id_idx ON vibecraft.sessions (user_id);
+CREATE INDEX sessions_expires_idx ON vibecraft.sessions (expires);
+
+CREATE TABLE vibecraft.verification_tokens (
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    identifier varchar(255) NOT NULL,
+    token      varchar(255) NOT NULL UNIQUE,
+    expires    timestamptz NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (identifier, token)
+);
+CREATE INDEX verification_tokens_expires_idx ON vibecraft.verification_tokens (expires);
