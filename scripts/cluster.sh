@@ -8,6 +8,9 @@
 
 cmd="${1:-}"
 
+# The server is always given the data directory's real path (it may be a symlink).
+real_path() { readlink -f "$1" 2>/dev/null || echo "$1"; }
+
 running() { [ -f "$1/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$1" status >/dev/null 2>&1; }
 
 # As root the server runs as `postgres`, which must be able to reach the data dir.
@@ -34,10 +37,11 @@ start)
     port="$2"
     data="$3"
     resolve_datadir "$data"
+    data="$(real_path "$data")"
     if [ ! -f "$data/PG_VERSION" ]; then
         say "creating a PostgreSQL 15 cluster in $data (port $port)"
         mkdir -p "$data"
-        [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data" "$(readlink -f "$data")"
+        [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data"
         chmod 700 "$data"
         # Trust on loopback only: a development cluster, never a production setup.
         as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C \
@@ -72,23 +76,20 @@ CONF
         { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (log: $data/server.log)"; }
     ;;
 stop)
-    data="$2"
+    data="$(real_path "$2")"
     if running "$data"; then
         as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
         say "stopped the cluster in $data"
     fi
     ;;
 wipe)
-    data="$2"
+    link="$2"
+    data="$(real_path "$link")"
     if running "$data"; then
         as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
     fi
-    if [ -L "$data" ]; then
-        rm -rf "$(readlink -f "$data")"
-        rm -f "$data"
-    else
-        rm -rf "$data"
-    fi
+    rm -rf "$data"
+    [ -L "$link" ] && rm -f "$link"
     ;;
 *)
     die "usage: cluster.sh start PORT DATADIR | stop DATADIR | wipe DATADIR"

@@ -25,9 +25,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'vibecraft: %s\n' "$*" >&2; exit 1; }
 
 # Run a PostgreSQL server binary as the OS user that owns the cluster.
+# Run from / so that `postgres` is never left in a directory it cannot enter.
 as_pg() {
     if [ "$IS_ROOT" -eq 1 ]; then
-        runuser -u postgres -- "$@"
+        (cd / && runuser -u postgres -- "$@")
     else
         "$@"
     fi
