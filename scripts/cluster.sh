@@ -89,7 +89,7 @@ wipe)
         as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
     fi
     rm -rf "$data"
-    [ -L "$link" ] && rm -f "$link"
+    if [ -L "$link" ]; then rm -f "$link"; fi
     ;;
 *)
     die "usage: cluster.sh start PORT DATADIR | stop DATADIR | wipe DATADIR"
