@@ -100,6 +100,7 @@ fi
 
 # --- 4. integration tests ------------------------------------------------------------
 export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
+export VIBECRAFT_PGBIN="$PGBIN"
 run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
     cargo test -p vibecraft-integration-tests
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"

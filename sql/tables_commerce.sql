@@ -58,6 +58,7 @@ CREATE TABLE vibecraft.payments (
     status                   varchar(30) NOT NULL DEFAULT 'pending'
                              CHECK (status IN ('pending', 'processing', 'succeeded', 'failed', 'cancelled', 'refunded', 'partially_refunded')),
     refund_amount            numeric(12, 2) NOT NULL DEFAULT 0
+                             CONSTRAINT payments_refund_within_amount
                              CHECK (refund_amount >= 0 AND refund_amount <= amount),
     refunded_at              timestamptz,
     metadata                 jsonb NOT NULL DEFAULT '{}',

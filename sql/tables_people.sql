@@ -24,7 +24,8 @@ CREATE INDEX organizations_name_trgm ON vibecraft.organizations USING gin (name 
 CREATE TABLE vibecraft.users (
     id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     organization_id     uuid REFERENCES vibecraft.organizations (id) ON DELETE RESTRICT,
-    email               varchar(255) NOT NULL
+    -- NULL for users without an address (Auth.js allows it; PromptCraft profiles omit it).
+    email               varchar(255)
                         CHECK (email ~* '^[^@[:space:]]+@[^@[:space:]]+\.[^@[:space:]]+$'),
     email_verified      timestamptz,
     name                varchar(200),

@@ -1,21 +1,53 @@
 //! vibecraft: the data layer of an AI-product backend as one PostgreSQL extension.
 //!
 //! Each capability is a module named after it; its hand-written SQL lives in `sql/`
-//! and is pulled in below in dependency order.
+//! and is pulled in below, in dependency order.
 
 use pgrx::prelude::*;
 
+mod errors;
 mod health;
+mod ids;
 mod settings;
+mod triggers;
 
 ::pgrx::pg_module_magic!(name, version);
 
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
+    triggers::audit::register_callbacks();
 }
 
-// Order of the hand-written SQL: roles and grants come last, once every object exists.
+// The schema, in dependency order. pg_trgm comes from the control file's `requires`.
+extension_sql_file!("../sql/tables_people.sql", name = "tables_people");
+extension_sql_file!(
+    "../sql/tables_work.sql",
+    name = "tables_work",
+    requires = ["tables_people", ids::uuid_generate_v7]
+);
+extension_sql_file!("../sql/tables_ai.sql", name = "tables_ai", requires = ["tables_work"]);
+extension_sql_file!("../sql/tables_commerce.sql", name = "tables_commerce", requires = ["tables_ai"]);
+extension_sql_file!("../sql/tables_ops.sql", name = "tables_ops", requires = ["tables_commerce"]);
+extension_sql_file!("../sql/views_compat.sql", name = "views_compat", requires = ["tables_ops"]);
+extension_sql_file!(
+    "../sql/views_dashboards.sql",
+    name = "views_dashboards",
+    requires = ["views_compat"]
+);
+extension_sql_file!(
+    "../sql/table_rules.sql",
+    name = "table_rules",
+    requires = ["views_dashboards", triggers::updated_at::set_updated_at]
+);
+extension_sql_file!("../sql/reference_data.sql", name = "reference_data", requires = ["table_rules"]);
+extension_sql_file!(
+    "../sql/audit.sql",
+    name = "audit",
+    requires = ["reference_data", triggers::audit::audit_trigger]
+);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["audit"]);
+// Roles and grants come last, once every object exists.
 extension_sql_file!("../sql/roles_and_grants.sql", name = "roles_and_grants", finalize);
 
 /// Hooks for `cargo pgrx test`.

@@ -1,5 +1,7 @@
 -- Installing, reinstalling and inspecting vibecraft, as a DBA would.
 SET client_min_messages = warning;
+-- (Suites share one database; start from none, whatever ran before.)
+DROP EXTENSION IF EXISTS vibecraft CASCADE;
 CREATE EXTENSION vibecraft CASCADE;
 
 -- The installed extension version is the library's version, built for release.

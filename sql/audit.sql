@@ -1,0 +1,88 @@
+-- Turning the audit trail on and off for any table, and reading one row's history.
+-- The trigger function itself is native: vibecraft.audit_trigger() (src/triggers/audit.rs).
+
+CREATE FUNCTION vibecraft.enable_audit(target regclass, excluded_columns text[] DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    missing text;
+    args text;
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.enable_audit: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF target = 'vibecraft.audit_logs'::regclass THEN
+        RAISE EXCEPTION 'vibecraft.enable_audit: the audit trail cannot audit itself'
+            USING ERRCODE = '22023';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = target) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'vibecraft.enable_audit: % is not a table', target USING ERRCODE = '42809';
+    END IF;
+    -- A misspelt excluded column would silently write a secret to the trail: refuse it.
+    SELECT string_agg(pg_catalog.quote_ident(c), ', ') INTO missing
+      FROM pg_catalog.unnest(excluded_columns) AS c
+     WHERE c IS NULL OR NOT EXISTS (
+           SELECT 1 FROM pg_catalog.pg_attribute a
+            WHERE a.attrelid = target AND a.attname = c AND a.attnum > 0 AND NOT a.attisdropped);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'vibecraft.enable_audit: % has no column(s) %', target, missing
+            USING ERRCODE = '42703', HINT = 'excluded_columns must name existing columns.';
+    END IF;
+    SELECT string_agg(pg_catalog.quote_literal(c), ', ') INTO args FROM pg_catalog.unnest(excluded_columns) AS c;
+
+    PERFORM vibecraft.disable_audit(target);
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER vibecraft_audit AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION vibecraft.audit_trigger(%s)', target, coalesce(args, ''));
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER vibecraft_audit_truncate AFTER TRUNCATE ON %s '
+        'FOR EACH STATEMENT EXECUTE FUNCTION vibecraft.audit_trigger()', target);
+END
+$$;
+
+CREATE FUNCTION vibecraft.disable_audit(target regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.disable_audit: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS vibecraft_audit ON %s', target);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS vibecraft_audit_truncate ON %s', target);
+END
+$$;
+
+CREATE FUNCTION vibecraft.audit_history(target regclass, record_id text)
+RETURNS SETOF vibecraft.audit_logs
+LANGUAGE sql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.*
+      FROM vibecraft.audit_logs a
+      JOIN pg_catalog.pg_class c ON c.oid = target
+      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+     WHERE a.resource_type = c.relname::text
+       AND a.table_schema = n.nspname
+       AND a.resource_id = record_id
+     ORDER BY a.created_at DESC, a.id DESC
+$$;
+
+COMMENT ON FUNCTION vibecraft.enable_audit(regclass, text[]) IS
+    'Record every INSERT, UPDATE (changed columns only), DELETE and TRUNCATE on a table in vibecraft.audit_logs. Secret columns (api_key_encrypted, key_hash, tokens, passwords) are always left out; excluded_columns adds more.';
+COMMENT ON FUNCTION vibecraft.disable_audit(regclass) IS
+    'Stop recording changes to a table in the audit trail (its history stays).';
+COMMENT ON FUNCTION vibecraft.audit_history(regclass, text) IS
+    'The audit trail of one row (by its primary key as text), newest first.';
+
+-- Audited out of the box: who belongs where, money, keys and configuration. High-volume
+-- logs are not (enable_audit them if you need to).
+SELECT vibecraft.enable_audit(t::regclass)
+  FROM unnest(ARRAY['vibecraft.organizations', 'vibecraft.users', 'vibecraft.project_members',
+                    'vibecraft.api_keys', 'vibecraft.api_configurations', 'vibecraft.orders',
+                    'vibecraft.payments', 'vibecraft.system_settings', 'vibecraft.agents',
+                    'vibecraft.models', 'vibecraft.canvases']) AS t;

@@ -1,0 +1,15 @@
+//! The one way vibecraft raises an SQL error: a proper SQLSTATE, a message that says
+//! what was wrong with which input, and a hint that says what to do.
+
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::{PgLogLevel, PgSqlErrorCode};
+
+/// Raise an ERROR with `code` and `message` (and an optional `hint`); never returns.
+pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: Option<&str>) -> ! {
+    let mut report = ErrorReport::new(code, message.into(), "vibecraft");
+    if let Some(hint) = hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}

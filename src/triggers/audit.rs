@@ -1,0 +1,540 @@
+//! The audit trail: `vibecraft.audit_trigger()`, attached by `vibecraft.enable_audit(regclass)`.
+//!
+//! One row in `vibecraft.audit_logs` per inserted, updated or deleted row (AFTER ... FOR
+//! EACH ROW) and per TRUNCATE (statement level). `changes` is `{"before": ..., "after": ...}`:
+//! the whole row for INSERT and DELETE, only the changed columns for UPDATE; an UPDATE
+//! that changes nothing writes nothing. Columns that hold secrets are never written: the
+//! names in `ALWAYS_EXCLUDED` plus the trigger's arguments (enable_audit's excluded_columns).
+//!
+//! Why native: the row is turned into JSON here, once, with the column metadata cached
+//! per trigger (dropped by a relcache callback when the table or trigger changes), and
+//! the audit row is written through one prepared, kept plan.
+
+use crate::errors::raise;
+use pgrx::prelude::*;
+use pgrx::spi::OwnedPreparedStatement;
+use pgrx::{pg_sys, PgOid};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ffi::CStr;
+use std::fmt::Write;
+use std::rc::Rc;
+
+/// Column names that hold secrets in vibecraft's own tables and in common app schemas.
+/// Never written to the audit trail, whatever the caller asks.
+pub const ALWAYS_EXCLUDED: &[&str] = &[
+    "api_key_encrypted",
+    "key_hash",
+    "password",
+    "password_hash",
+    "secret",
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "session_token",
+    "token",
+];
+
+#[derive(Clone, Copy, PartialEq)]
+enum JsonKind {
+    Bool,
+    Number,
+    Json,
+    Array,
+    Composite,
+    /// date, time, timetz, timestamp, timestamptz: ISO 8601 as to_jsonb writes them.
+    DateTime(pg_sys::Oid),
+    Text,
+}
+
+struct Column {
+    name: String,
+    index: usize,
+    kind: JsonKind,
+    output_fn: pg_sys::Oid,
+    typlen: i16,
+    typbyval: bool,
+}
+
+struct AuditedTable {
+    relid: pg_sys::Oid,
+    table_schema: String,
+    table_name: String,
+    /// Audited columns (dropped and excluded ones removed), in table order.
+    columns: Vec<Column>,
+    /// Positions (into the tuple) of the primary key columns.
+    primary_key: Vec<usize>,
+    /// Position of a uuid `organization_id` column, to scope the audit row.
+    organization_id: Option<usize>,
+    /// Owner of vibecraft.audit_logs: the audit row is written with its rights, so that
+    /// callers need no INSERT privilege on the trail (and cannot forge rows).
+    audit_owner: pg_sys::Oid,
+}
+
+thread_local! {
+    /// Keyed by trigger OID: the excluded columns are the trigger's arguments.
+    static TABLES: RefCell<HashMap<pg_sys::Oid, Rc<AuditedTable>>> = RefCell::new(HashMap::new());
+    static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
+}
+
+/// Relcache invalidation: forget what we cached about the changed relation (or all).
+unsafe extern "C-unwind" fn forget_relation(_arg: pg_sys::Datum, relid: pg_sys::Oid) {
+    TABLES.with(|t| {
+        let mut t = t.borrow_mut();
+        if relid == pg_sys::InvalidOid {
+            t.clear();
+        } else {
+            t.retain(|_, info| info.relid != relid);
+        }
+    });
+    // The audit table itself may have been dropped and re-created (DROP/CREATE EXTENSION);
+    // plancache revalidates kept plans, so the plan survives that.
+}
+
+pub fn register_callbacks() {
+    // SAFETY: called from _PG_init; the callback only touches this module's caches.
+    unsafe { pg_sys::CacheRegisterRelcacheCallback(Some(forget_relation), pg_sys::Datum::from(0)) };
+}
+
+fn json_kind(typid: pg_sys::Oid) -> JsonKind {
+    // SAFETY: plain syscache lookups on a valid type OID.
+    let base = unsafe { pg_sys::getBaseType(typid) };
+    match base {
+        pg_sys::BOOLOID => JsonKind::Bool,
+        pg_sys::INT2OID | pg_sys::INT4OID | pg_sys::INT8OID | pg_sys::FLOAT4OID
+        | pg_sys::FLOAT8OID | pg_sys::NUMERICOID | pg_sys::OIDOID => JsonKind::Number,
+        pg_sys::JSONOID | pg_sys::JSONBOID => JsonKind::Json,
+        pg_sys::DATEOID | pg_sys::TIMEOID | pg_sys::TIMETZOID | pg_sys::TIMESTAMPOID
+        | pg_sys::TIMESTAMPTZOID => JsonKind::DateTime(base),
+        _ => unsafe {
+            if pg_sys::get_element_type(base) != pg_sys::InvalidOid {
+                JsonKind::Array
+            } else if pg_sys::type_is_rowtype(base) {
+                JsonKind::Composite
+            } else {
+                JsonKind::Text
+            }
+        },
+    }
+}
+
+fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
+    // SAFETY: inside a firing trigger the relation and trigger structs are valid.
+    let (rel, trig) = unsafe { (&*data.tg_relation, &*data.tg_trigger) };
+    let tgoid = trig.tgoid;
+    if let Some(info) = TABLES.with(|t| t.borrow().get(&tgoid).cloned()) {
+        return info;
+    }
+
+    let mut excluded: Vec<String> = ALWAYS_EXCLUDED.iter().map(|s| s.to_string()).collect();
+    for i in 0..trig.tgnargs as usize {
+        // SAFETY: tgargs holds tgnargs C strings.
+        let arg = unsafe { CStr::from_ptr(*trig.tgargs.add(i)) };
+        excluded.push(arg.to_string_lossy().into_owned());
+    }
+
+    let relid = rel.rd_id;
+    // SAFETY: rd_att is the relation's valid tuple descriptor.
+    let tupdesc = unsafe { &*rel.rd_att };
+    let attrs = unsafe { tupdesc.attrs.as_slice(tupdesc.natts as usize) };
+    let mut columns = Vec::with_capacity(attrs.len());
+    let mut organization_id = None;
+    let mut by_attnum = HashMap::new();
+    for (index, attr) in attrs.iter().enumerate() {
+        if attr.attisdropped {
+            continue;
+        }
+        let name = pgrx::name_data_to_str(&attr.attname).to_string();
+        by_attnum.insert(attr.attnum, index);
+        if name == "organization_id" && attr.atttypid == pg_sys::UUIDOID {
+            organization_id = Some(index);
+        }
+        if excluded.iter().any(|e| *e == name) {
+            continue;
+        }
+        let mut output_fn = pg_sys::InvalidOid;
+        let mut is_varlena = false;
+        // SAFETY: valid type OID from the catalog.
+        unsafe { pg_sys::getTypeOutputInfo(attr.atttypid, &mut output_fn, &mut is_varlena) };
+        columns.push(Column {
+            name,
+            index,
+            kind: json_kind(attr.atttypid),
+            output_fn,
+            typlen: attr.attlen,
+            typbyval: attr.attbyval,
+        });
+    }
+
+    let (schema, table, pk_attnums) = Spi::get_three_with_args::<String, String, Vec<i16>>(
+        "SELECT n.nspname::text, c.relname::text,
+                coalesce((SELECT i.indkey::int2[] FROM pg_catalog.pg_index i
+                           WHERE i.indrelid = c.oid AND i.indisprimary), '{}')
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.oid = $1",
+        &[relid.into()],
+    )
+    .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): catalog lookup failed: {e}"));
+    let audit_owner = Spi::get_one::<pg_sys::Oid>(
+        "SELECT a.relowner FROM pg_catalog.pg_class a
+          WHERE a.oid = pg_catalog.to_regclass('vibecraft.audit_logs')",
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            "vibecraft.audit_trigger(): table vibecraft.audit_logs does not exist",
+            Some("Is the vibecraft extension installed in this database?"),
+        )
+    });
+    let primary_key = pk_attnums
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|attnum| by_attnum.get(&attnum).copied())
+        .collect();
+
+    let info = Rc::new(AuditedTable {
+        relid,
+        table_schema: schema.unwrap_or_default(),
+        table_name: table.unwrap_or_default(),
+        columns,
+        primary_key,
+        organization_id,
+        audit_owner,
+    });
+    TABLES.with(|t| t.borrow_mut().insert(tgoid, info.clone()));
+    info
+}
+
+/// A deformed heap tuple: one value and null flag per attribute.
+struct Row {
+    values: Vec<pg_sys::Datum>,
+    nulls: Vec<bool>,
+}
+
+fn deform(tuple: pg_sys::HeapTuple, tupdesc: pg_sys::TupleDesc) -> Row {
+    // SAFETY: tuple and tupdesc come from the firing trigger and describe each other.
+    unsafe {
+        let natts = (*tupdesc).natts as usize;
+        let mut row = Row { values: vec![pg_sys::Datum::from(0); natts], nulls: vec![true; natts] };
+        pg_sys::heap_deform_tuple(tuple, tupdesc, row.values.as_mut_ptr(), row.nulls.as_mut_ptr());
+        row
+    }
+}
+
+/// Binary equality of two non-null values of one column, as PostgreSQL's datumIsEqual.
+fn same_value(col: &Column, a: pg_sys::Datum, b: pg_sys::Datum) -> bool {
+    if col.typbyval {
+        return a == b;
+    }
+    // SAFETY: by-reference datums of this column's type; lengths come from the type.
+    unsafe {
+        let (pa, pb) = (a.cast_mut_ptr::<u8>(), b.cast_mut_ptr::<u8>());
+        if pa == pb {
+            return true;
+        }
+        let (la, lb) = match col.typlen {
+            -1 => (
+                pgrx::varlena::varsize_any(pa.cast()),
+                pgrx::varlena::varsize_any(pb.cast()),
+            ),
+            -2 => (
+                CStr::from_ptr(pa.cast()).to_bytes().len(),
+                CStr::from_ptr(pb.cast()).to_bytes().len(),
+            ),
+            n => (n as usize, n as usize),
+        };
+        la == lb && std::slice::from_raw_parts(pa, la) == std::slice::from_raw_parts(pb, lb)
+    }
+}
+
+fn output_text(col: &Column, value: pg_sys::Datum) -> String {
+    // SAFETY: output function of the column's type applied to a non-null value of it.
+    unsafe {
+        let cstr = pg_sys::OidOutputFunctionCall(col.output_fn, value);
+        let s = CStr::from_ptr(cstr).to_string_lossy().into_owned();
+        pg_sys::pfree(cstr.cast());
+        s
+    }
+}
+
+fn json_of_builtin(func: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, value: pg_sys::Datum) -> String {
+    // SAFETY: array_to_json/row_to_json read the element or row type from the value itself.
+    unsafe {
+        let json = pgrx::direct_function_call_as_datum(func, &[Some(value)])
+            .expect("array_to_json/row_to_json returned NULL for a non-null value");
+        String::from_datum(json, false).unwrap_or_default()
+    }
+}
+
+fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_value(out: &mut String, col: &Column, value: pg_sys::Datum) {
+    match col.kind {
+        JsonKind::Bool => out.push_str(if value.value() != 0 { "true" } else { "false" }),
+        JsonKind::Number => {
+            let text = output_text(col, value);
+            // NaN and Infinity are not JSON numbers.
+            if text.bytes().all(|b| b.is_ascii_digit() || b"-+.eE".contains(&b)) {
+                out.push_str(&text);
+            } else {
+                push_json_string(out, &text);
+            }
+        }
+        JsonKind::Json => out.push_str(&output_text(col, value)),
+        JsonKind::Array => out.push_str(&json_of_builtin(pg_sys::array_to_json, value)),
+        JsonKind::Composite => out.push_str(&json_of_builtin(pg_sys::row_to_json, value)),
+        JsonKind::DateTime(typid) => {
+            // SAFETY: a non-null value of a date/time type; NULL buf lets PostgreSQL palloc.
+            let text = unsafe {
+                let cstr = pg_sys::JsonEncodeDateTime(std::ptr::null_mut(), value, typid, std::ptr::null());
+                let s = CStr::from_ptr(cstr).to_string_lossy().into_owned();
+                pg_sys::pfree(cstr.cast());
+                s
+            };
+            push_json_string(out, &text);
+        }
+        JsonKind::Text => push_json_string(out, &output_text(col, value)),
+    }
+}
+
+/// `{"col": value, ...}` of the given row, limited to `only` columns when given.
+fn push_object(out: &mut String, table: &AuditedTable, row: &Row, only: Option<&[bool]>) {
+    out.push('{');
+    let mut first = true;
+    for (i, col) in table.columns.iter().enumerate() {
+        if only.is_some_and(|o| !o[i]) {
+            continue;
+        }
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        push_json_string(out, &col.name);
+        out.push(':');
+        if row.nulls[col.index] {
+            out.push_str("null");
+        } else {
+            push_value(out, col, row.values[col.index]);
+        }
+    }
+    out.push('}');
+}
+
+fn record_id(table: &AuditedTable, tupdesc: pg_sys::TupleDesc, row: &Row) -> Option<String> {
+    if table.primary_key.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = table
+        .primary_key
+        .iter()
+        .map(|&index| {
+            if row.nulls[index] {
+                return String::new();
+            }
+            // SAFETY: index is a live attribute of this tuple descriptor.
+            let typid = unsafe { (*tupdesc).attrs.as_slice((*tupdesc).natts as usize)[index].atttypid };
+            let mut output_fn = pg_sys::InvalidOid;
+            let mut is_varlena = false;
+            unsafe {
+                pg_sys::getTypeOutputInfo(typid, &mut output_fn, &mut is_varlena);
+                let cstr = pg_sys::OidOutputFunctionCall(output_fn, row.values[index]);
+                CStr::from_ptr(cstr).to_string_lossy().into_owned()
+            }
+        })
+        .collect();
+    Some(parts.join(","))
+}
+
+fn organization_of(table: &AuditedTable, row: &Row) -> Option<pgrx::Uuid> {
+    let index = table.organization_id?;
+    if row.nulls[index] {
+        return None;
+    }
+    // SAFETY: the column is a uuid (checked when the table was loaded).
+    unsafe { pgrx::Uuid::from_datum(row.values[index], false) }
+}
+
+struct AuditRow {
+    action: &'static str,
+    resource_id: Option<String>,
+    changes: Option<String>,
+    organization_id: Option<pgrx::Uuid>,
+}
+
+const INSERT_SQL: &str = "INSERT INTO vibecraft.audit_logs
+        (action, resource_type, table_schema, resource_id, changes, organization_id,
+         db_role, transaction_id, ip_address)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr())";
+
+fn write_audit_row(table: &AuditedTable, row: AuditRow) {
+    // The acting database role, taken before switching to the trail's owner.
+    let mut user = pg_sys::InvalidOid;
+    let mut sec_context = 0;
+    // SAFETY: plain reads and a switch of the current user id; PostgreSQL restores it on
+    // error at (sub)transaction abort, and we restore it on success below.
+    let db_role = unsafe {
+        pg_sys::GetUserIdAndSecContext(&mut user, &mut sec_context);
+        CStr::from_ptr(pg_sys::GetUserNameFromId(user, false)).to_string_lossy().into_owned()
+    };
+    unsafe {
+        pg_sys::SetUserIdAndSecContext(
+            table.audit_owner,
+            sec_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
+        )
+    };
+
+    Spi::connect_mut(|client| {
+        let has_plan = INSERT_PLAN.with(|p| p.borrow().is_some());
+        if !has_plan {
+            let types = [
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+                PgOid::BuiltIn(PgBuiltInOids::UUIDOID),
+                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
+            ];
+            let plan = client
+                .prepare_mut(INSERT_SQL, &types)
+                .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): cannot prepare the audit insert: {e}"))
+                .keep();
+            INSERT_PLAN.with(|p| *p.borrow_mut() = Some(plan));
+        }
+        INSERT_PLAN.with(|p| {
+            let plan = p.borrow();
+            let plan = plan.as_ref().expect("plan prepared above");
+            let args = [
+                row.action.into(),
+                table.table_name.as_str().into(),
+                table.table_schema.as_str().into(),
+                row.resource_id.into(),
+                row.changes.into(),
+                row.organization_id.into(),
+                db_role.as_str().into(),
+            ];
+            client
+                .update(plan, None, &args)
+                .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): cannot write the audit row: {e}"));
+        });
+    });
+
+    unsafe { pg_sys::SetUserIdAndSecContext(user, sec_context) };
+}
+
+#[pg_trigger]
+fn audit_trigger<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
+    let data = trigger.trigger_data();
+    let event = data.tg_event;
+    let timing_after = event & pg_sys::TRIGGER_EVENT_TIMINGMASK == 0;
+    if !timing_after {
+        raise(
+            PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+            "vibecraft.audit_trigger() must be an AFTER trigger",
+            Some("Attach it with vibecraft.enable_audit(table)."),
+        );
+    }
+    let table = load_table(data);
+    // SAFETY: valid for the duration of the firing trigger.
+    let tupdesc = unsafe { (*data.tg_relation).rd_att };
+    let op = event & pg_sys::TRIGGER_EVENT_OPMASK;
+
+    if op == pg_sys::TRIGGER_EVENT_TRUNCATE {
+        write_audit_row(
+            &table,
+            AuditRow { action: "truncate", resource_id: None, changes: None, organization_id: None },
+        );
+        return Ok(None);
+    }
+    if event & pg_sys::TRIGGER_EVENT_ROW == 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+            "vibecraft.audit_trigger() records rows: use FOR EACH ROW (FOR EACH STATEMENT only for TRUNCATE)",
+            Some("Attach it with vibecraft.enable_audit(table)."),
+        );
+    }
+
+    let mut changes = String::with_capacity(256);
+    let audit = match op {
+        pg_sys::TRIGGER_EVENT_INSERT => {
+            let new = deform(data.tg_trigtuple, tupdesc);
+            changes.push_str("{\"before\":null,\"after\":");
+            push_object(&mut changes, &table, &new, None);
+            changes.push('}');
+            AuditRow {
+                action: "insert",
+                resource_id: record_id(&table, tupdesc, &new),
+                organization_id: organization_of(&table, &new),
+                changes: Some(changes),
+            }
+        }
+        pg_sys::TRIGGER_EVENT_DELETE => {
+            let old = deform(data.tg_trigtuple, tupdesc);
+            changes.push_str("{\"before\":");
+            push_object(&mut changes, &table, &old, None);
+            changes.push_str(",\"after\":null}");
+            AuditRow {
+                action: "delete",
+                resource_id: record_id(&table, tupdesc, &old),
+                organization_id: organization_of(&table, &old),
+                changes: Some(changes),
+            }
+        }
+        pg_sys::TRIGGER_EVENT_UPDATE => {
+            let old = deform(data.tg_trigtuple, tupdesc);
+            let new = deform(data.tg_newtuple, tupdesc);
+            let changed: Vec<bool> = table
+                .columns
+                .iter()
+                .map(|c| match (old.nulls[c.index], new.nulls[c.index]) {
+                    (true, true) => false,
+                    (false, false) => !same_value(c, old.values[c.index], new.values[c.index]),
+                    _ => true,
+                })
+                .collect();
+            // updated_at alone moving is not a change worth a row.
+            let meaningful = table
+                .columns
+                .iter()
+                .zip(&changed)
+                .any(|(c, &ch)| ch && c.name != "updated_at");
+            if !meaningful {
+                return Ok(None);
+            }
+            changes.push_str("{\"before\":");
+            push_object(&mut changes, &table, &old, Some(&changed));
+            changes.push_str(",\"after\":");
+            push_object(&mut changes, &table, &new, Some(&changed));
+            changes.push('}');
+            AuditRow {
+                action: "update",
+                resource_id: record_id(&table, tupdesc, &new),
+                organization_id: organization_of(&table, &new),
+                changes: Some(changes),
+            }
+        }
+        _ => return Ok(None),
+    };
+    write_audit_row(&table, audit);
+    Ok(None)
+}
