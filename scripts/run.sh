@@ -18,13 +18,23 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
 ALTER EXTENSION vibecraft UPDATE;
 SQL
+# During development the SQL of one version changes without a version bump; the
+# database then still has the objects it was created with. Say so rather than guess.
+script="$("$PG_CONFIG" --sharedir)/extension/vibecraft--$(grep -m1 '^version' "$PROJECT_DIR/Cargo.toml" | cut -d'"' -f2).sql"
+stamp="$(readlink -f "$DATA")/vibecraft-dev-db.sha256"
+current="$(sha256sum "$script" | cut -d' ' -f1)"
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" != "$current" ]; then
+    echo "note: vibecraft's SQL changed since database 'vibecraft' was created; 'make reset' recreates it (its data is lost)."
+elif [ ! -f "$stamp" ]; then
+    echo "$current" >"$stamp"
+fi
 if [ "$(psql_at "$VIBECRAFT_PORT" vibecraft -Atc "SELECT to_regprocedure('vibecraft.seed_demo_data()') IS NOT NULL")" = t ]; then
     say "loading demo data (idempotent)"
     psql_at "$VIBECRAFT_PORT" vibecraft -qAtc "SELECT vibecraft.seed_demo_data()" >/dev/null
 fi
 
 say "a short tour (real calls, real results)"
-psql_at "$VIBECRAFT_PORT" vibecraft -e -f "$PROJECT_DIR/scripts/tour.sql" 2>&1 | sed 's/^/    /'
+psql_at "$VIBECRAFT_PORT" vibecraft -v ON_ERROR_STOP=0 -e -f "$PROJECT_DIR/scripts/tour.sql" 2>&1 | sed 's/^/    /'
 
 cat <<MSG
 
