@@ -1,6 +1,6 @@
 # vibecraft: two commands, `make run` and `make test`. See README.md.
 # The work is done by the scripts in scripts/; each installs what it needs.
-.PHONY: run test stop reset deps install
+.PHONY: run test stop reset deps install bench
 
 run:
 	@bash scripts/run.sh
@@ -20,3 +20,6 @@ deps:
 
 install: deps
 	@bash scripts/install.sh
+
+bench:
+	@bash bench/run.sh

@@ -7,6 +7,7 @@ use pgrx::prelude::*;
 
 mod errors;
 mod health;
+mod identity;
 mod ids;
 mod settings;
 mod triggers;
@@ -17,8 +18,11 @@ mod triggers;
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
     triggers::audit::register_callbacks();
+    identity::register_callbacks();
 }
 
+// The roles that grants and policies name, before anything else.
+extension_sql_file!("../sql/roles.sql", name = "roles", bootstrap);
 // The schema, in dependency order. pg_trgm comes from the control file's `requires`.
 extension_sql_file!("../sql/tables_people.sql", name = "tables_people");
 extension_sql_file!(
@@ -46,9 +50,20 @@ extension_sql_file!(
     name = "audit",
     requires = ["reference_data", triggers::audit::audit_trigger]
 );
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["audit"]);
-// Roles and grants come last, once every object exists.
-extension_sql_file!("../sql/roles_and_grants.sql", name = "roles_and_grants", finalize);
+extension_sql_file!(
+    "../sql/identity.sql",
+    name = "identity",
+    requires = [
+        "audit",
+        identity::current_user_id,
+        identity::current_org_claim,
+        identity::is_service
+    ]
+);
+extension_sql_file!("../sql/policies.sql", name = "policies", requires = ["identity"]);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["policies"]);
+// Grants come last, once every object exists.
+extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 
 /// Hooks for `cargo pgrx test`.
 #[cfg(test)]

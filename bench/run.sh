@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# `make bench`: pgbench measurements of vibecraft against its peer and its floor.
+#   BENCH_SECONDS (default 5) per pgbench run, BENCH_ROUNDS (default 3) alternating rounds,
+#   BENCH_ONLY=regex to run a subset, BENCH_OUT (default bench/results.md).
+# Every figure in the results file is measured in the run that writes it.
+. "$(dirname "$0")/../scripts/common.sh"
+cd "$PROJECT_DIR"
+
+SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
+ROUNDS="${BENCH_ROUNDS:-3}"
+ONLY="${BENCH_ONLY:-.}"
+OUT="${BENCH_OUT:-$PROJECT_DIR/bench/results.md}"
+PORT="${VIBECRAFT_BENCH_PORT:-28818}"
+DATA="$CARGO_TARGET_DIR/bench-cluster"
+DB=vibecraft_bench
+CLIENTS=2
+
+"$PROJECT_DIR/scripts/deps.sh"
+"$PROJECT_DIR/scripts/install.sh"
+"$PROJECT_DIR/scripts/cluster.sh" wipe "$DATA"
+"$PROJECT_DIR/scripts/cluster.sh" start "$PORT" "$DATA"
+trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$DATA" >/dev/null 2>&1 || true' EXIT
+# A scratch cluster sized for the machine; durability stays on (fsync, full_page_writes).
+psql_at "$PORT" postgres -q <<'SQL'
+ALTER SYSTEM SET shared_buffers = '1GB';
+ALTER SYSTEM SET max_wal_size = '4GB';
+ALTER SYSTEM SET checkpoint_timeout = '30min';
+SQL
+"$PROJECT_DIR/scripts/cluster.sh" stop "$DATA" >/dev/null
+"$PROJECT_DIR/scripts/cluster.sh" start "$PORT" "$DATA"
+
+say "creating the benchmark database"
+psql_at "$PORT" postgres -qc "CREATE DATABASE $DB"
+psql_at "$PORT" "$DB" -q -f bench/setup.sql >/dev/null
+
+tps_of() { # tps_of SCRIPT SYNC_COMMIT
+    PGOPTIONS="-c synchronous_commit=$2" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" \
+        -T "$SECONDS_PER_RUN" -h localhost -p "$PORT" -U postgres -f "bench/scripts/$1.sql" "$DB" 2>&1 |
+        awk '/^tps = / {print $3; found=1} END {if (!found) exit 1}' ||
+        die "pgbench failed on bench/scripts/$1.sql"
+}
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+
+rows=()
+met=0
+missed=0
+while IFS=$'\t' read -r name sync ours peer floor target; do
+    case "$name" in ''|'#'*) continue ;; esac
+    echo "$name" | grep -Eq "$ONLY" || continue
+    say "$name (synchronous_commit=$sync)"
+    o="" p="" f=""
+    for r in $(seq 1 "$ROUNDS"); do
+        # Alternate the order each round so that drift does not favour one side.
+        if [ $((r % 2)) -eq 1 ]; then order="ours peer floor"; else order="floor peer ours"; fi
+        for which in $order; do
+            case $which in
+            ours) o="$o $(tps_of "$ours" "$sync")" ;;
+            peer) p="$p $(tps_of "$peer" "$sync")" ;;
+            floor) f="$f $(tps_of "$floor" "$sync")" ;;
+            esac
+        done
+    done
+    mo=$(echo "$o" | median); mp=$(echo "$p" | median); mf=$(echo "$f" | median)
+    vs_peer=$(ratio "$mo" "$mp"); vs_floor=$(ratio "$mo" "$mf")
+    verdict="-"
+    if [ "$target" != "-" ]; then
+        kind="${target%%>=*}"; want="${target##*>=}"
+        got=$([ "$kind" = peer ] && echo "$vs_peer" || echo "$vs_floor")
+        if awk -v g="$got" -v w="$want" 'BEGIN {exit !(g >= w)}'; then
+            verdict="met ($kind ≥ $want)"; met=$((met + 1))
+        else
+            verdict="**missed** ($kind ≥ $want)"; missed=$((missed + 1))
+        fi
+    fi
+    printf '   vibecraft %s tps, peer %s tps (%s x), floor %s tps (%s x): %s\n' "$mo" "$mp" "$vs_peer" "$mf" "$vs_floor" "$verdict"
+    rows+=("| $name | $sync | $(printf '%.0f' "$mo") | $ours vs \`$peer\` | $(printf '%.0f' "$mp") | $(printf '%.0f' "$mf") | $vs_peer | $vs_floor | $verdict |")
+done < bench/measurements.tsv
+
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+{
+    echo "# vibecraft benchmark results"
+    echo
+    echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores ($cpu), $(free -g | awk '/^Mem/ {print $2}') GiB,"
+    echo "$("$PGBIN/postgres" --version), vibecraft $(grep -m1 '^version' Cargo.toml | cut -d'"' -f2) release build."
+    echo "pgbench -M prepared, $CLIENTS clients, ${SECONDS_PER_RUN} s per run, $ROUNDS alternating rounds, median tps;"
+    echo "shared_buffers 1GB, fsync on. Throughput in transactions per second (higher is better)."
+    echo "The floor is the bare statement without vibecraft (a plain UPDATE on a table without triggers);"
+    echo "the peer is what a team following the source documents would write (bench/peers/)."
+    echo
+    echo "| measurement | synchronous_commit | vibecraft tps | scripts (bench/scripts) | peer tps | floor tps | vs peer | vs floor | target |"
+    echo "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"
+    printf '%s\n' "${rows[@]}"
+    echo
+    echo "Targets: $met met, $missed missed."
+} >"$OUT"
+say "wrote $OUT ($met targets met, $missed missed)"

@@ -1,0 +1,2 @@
+\set id random(1, 10000)
+UPDATE public.bench_updated_plpgsql SET counter = counter + 1 WHERE id = :id;

@@ -1,0 +1,28 @@
+-- The benchmark database: realistic volume plus one table per trigger variant.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
+CREATE EXTENSION IF NOT EXISTS pgcrypto;
+CREATE EXTENSION IF NOT EXISTS moddatetime;
+\i bench/peers/triggers.sql
+
+-- Trigger benchmarks: the same 10,000-row table, once per variant.
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['plain', 'updated_native', 'updated_moddatetime', 'updated_plpgsql',
+                             'audit_native', 'audit_plpgsql'] LOOP
+        EXECUTE format('DROP TABLE IF EXISTS public.%I', 'bench_' || t);
+        EXECUTE format('CREATE TABLE public.%I (id integer PRIMARY KEY, counter integer NOT NULL DEFAULT 0,
+                          note text NOT NULL DEFAULT ''a note of a realistic length for a row'',
+                          owner_id uuid NOT NULL DEFAULT gen_random_uuid(), metadata jsonb NOT NULL DEFAULT ''{"k": 1}'',
+                          updated_at timestamptz NOT NULL DEFAULT now())', 'bench_' || t);
+        EXECUTE format('INSERT INTO public.%I (id) SELECT g FROM generate_series(1, 10000) g', 'bench_' || t);
+    END LOOP;
+END $$;
+CREATE TRIGGER t BEFORE UPDATE ON public.bench_updated_native FOR EACH ROW EXECUTE FUNCTION vibecraft.set_updated_at();
+CREATE TRIGGER t BEFORE UPDATE ON public.bench_updated_moddatetime FOR EACH ROW EXECUTE FUNCTION moddatetime(updated_at);
+CREATE TRIGGER t BEFORE UPDATE ON public.bench_updated_plpgsql FOR EACH ROW EXECUTE FUNCTION public.peer_set_updated_at();
+SELECT vibecraft.enable_audit('public.bench_audit_native');
+CREATE TRIGGER t AFTER INSERT OR UPDATE OR DELETE ON public.bench_audit_plpgsql FOR EACH ROW EXECUTE FUNCTION public.peer_audit_trigger();
+VACUUM ANALYZE;

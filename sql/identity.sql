@@ -1,0 +1,169 @@
+-- Identity and row-level-security helpers (the Rust side is src/identity/).
+-- Helpers that read tables are SECURITY DEFINER: they run as the extension owner, so
+-- they see past RLS (no policy recursion) and answer only about the caller, whose
+-- identity lives in backend memory (current_user_id) or is its role (is_service).
+
+CREATE FUNCTION vibecraft.is_admin()
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM vibecraft.users u
+         WHERE u.id = vibecraft.current_user_id()
+           AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL)
+$$;
+
+CREATE FUNCTION vibecraft.current_org_id()
+RETURNS uuid
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(vibecraft.current_org_claim(),
+                    (SELECT u.organization_id FROM vibecraft.users u
+                      WHERE u.id = vibecraft.current_user_id() AND u.deleted_at IS NULL))
+$$;
+
+-- Role ranks: owner > admin > editor > viewer; ADMIN > MANAGER > MEMBER.
+CREATE FUNCTION vibecraft.project_role_rank(role text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE lower(role) WHEN 'owner' THEN 4 WHEN 'admin' THEN 3 WHEN 'editor' THEN 2 WHEN 'viewer' THEN 1
+        ELSE vibecraft.raise_invalid_parameter('project role', role, 'owner, admin, editor or viewer') END;
+END
+$$;
+
+CREATE FUNCTION vibecraft.org_role_rank(role text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN CASE upper(role) WHEN 'ADMIN' THEN 3 WHEN 'MANAGER' THEN 2 WHEN 'MEMBER' THEN 1
+        ELSE vibecraft.raise_invalid_parameter('organization role', role, 'ADMIN, MANAGER or MEMBER') END;
+END
+$$;
+
+CREATE FUNCTION vibecraft.raise_invalid_parameter(what text, given text, allowed text)
+RETURNS integer
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'vibecraft: % must be %, not %', what, allowed, coalesce(quote_literal(given), 'NULL')
+        USING ERRCODE = '22023';
+END
+$$;
+
+-- Projects the caller holds at least min_role in (owning a project ranks as owner).
+-- Admins and the service role get every project. An array, so that policies can use
+-- it as `project_id = ANY (...)`, which an index serves.
+CREATE FUNCTION vibecraft.project_ids_with_role(min_role text DEFAULT 'viewer')
+RETURNS uuid[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH caller AS (
+        SELECT vibecraft.current_user_id() AS uid,
+               vibecraft.is_service() OR vibecraft.is_admin() AS sees_all,
+               vibecraft.project_role_rank(min_role) AS rank)
+    SELECT coalesce(array_agg(DISTINCT x.id), '{}')
+      FROM caller c, LATERAL (
+            SELECT p.id FROM vibecraft.projects p WHERE c.sees_all
+            UNION ALL
+            SELECT p.id FROM vibecraft.projects p
+             WHERE NOT c.sees_all AND p.user_id = c.uid AND p.deleted_at IS NULL
+            UNION ALL
+            SELECT m.project_id FROM vibecraft.project_members m
+             WHERE NOT c.sees_all AND m.user_id = c.uid
+               AND vibecraft.project_role_rank(m.role) >= c.rank) x
+$$;
+
+CREATE FUNCTION vibecraft.has_project_role(project_id uuid, min_role text DEFAULT 'viewer')
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT has_project_role.project_id = ANY (vibecraft.project_ids_with_role(min_role))
+$$;
+
+-- Organizations the caller holds at least min_role in (its users row), all of them
+-- for admins and the service role.
+CREATE FUNCTION vibecraft.org_ids_with_role(min_role text DEFAULT 'MEMBER')
+RETURNS uuid[]
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE
+        WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN
+            (SELECT coalesce(array_agg(o.id), '{}') FROM vibecraft.organizations o)
+        ELSE
+            (SELECT coalesce(array_agg(u.organization_id), '{}') FROM vibecraft.users u
+              WHERE u.id = vibecraft.current_user_id() AND u.organization_id IS NOT NULL
+                AND u.deleted_at IS NULL AND u.status = 'ACTIVE'
+                AND vibecraft.org_role_rank(u.role) >= vibecraft.org_role_rank(min_role))
+    END
+$$;
+
+CREATE FUNCTION vibecraft.has_org_role(org_id uuid, min_role text DEFAULT 'member')
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT org_id = ANY (vibecraft.org_ids_with_role(min_role))
+$$;
+
+-- Owner isolation for big tables: policies say
+--   user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+-- For a user both bounds are its own id (an index equality scan); for admins and the
+-- service role the full range; with no one signed in an empty range. One btree range
+-- condition, unlike `user_id = uid OR is_admin()`, which no index can serve.
+CREATE FUNCTION vibecraft.owner_scope_low()
+RETURNS uuid
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN '00000000-0000-0000-0000-000000000000'::uuid
+                ELSE coalesce(vibecraft.current_user_id(), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid) END
+$$;
+
+CREATE FUNCTION vibecraft.owner_scope_high()
+RETURNS uuid
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
+                ELSE coalesce(vibecraft.current_user_id(), '00000000-0000-0000-0000-000000000000'::uuid) END
+$$;
+
+-- The creator of a project is its owner member.
+CREATE FUNCTION vibecraft.add_project_owner()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO vibecraft.project_members (project_id, user_id, role)
+    VALUES (NEW.id, NEW.user_id, 'owner')
+    ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner';
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER add_project_owner AFTER INSERT ON vibecraft.projects
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.add_project_owner();
+
+COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
+COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
+COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
+COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
+COMMENT ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) IS 'Raise SQLSTATE 22023 naming the parameter, the allowed values and the value given.';
+COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY ((SELECT vibecraft.project_ids_with_role(''viewer''))::uuid[]).';
+COMMENT ON FUNCTION vibecraft.has_project_role(uuid, text) IS 'Whether the caller holds at least min_role (owner > admin > editor > viewer) in the project.';
+COMMENT ON FUNCTION vibecraft.org_ids_with_role(text) IS 'Organizations in which the caller holds at least min_role (ADMIN > MANAGER > MEMBER); all for admins and the service role.';
+COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller holds at least min_role (ADMIN > MANAGER > MEMBER) in the organization.';
+COMMENT ON FUNCTION vibecraft.owner_scope_low() IS 'Lower bound of the user ids the caller may see as owner: its own id; everything for admins and the service role; nothing when signed out.';
+COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids the caller may see as owner (see owner_scope_low).';
+COMMENT ON FUNCTION vibecraft.add_project_owner() IS 'Trigger: the creator of a project becomes its owner member.';

@@ -1,0 +1,204 @@
+//! Who is calling. `vibecraft.current_user_id()` is what every policy uses:
+//!
+//! 1. an identity established in this transaction by `vibecraft.authenticate(jwt)` (or,
+//!    from the secrets module, `vibecraft.authenticate_api_key(key)`). It lives in backend
+//!    memory, not in a setting, so `SET`/`set_config` cannot forge it, and it is cleared
+//!    when the transaction (or the subtransaction that set it) ends, so a
+//!    transaction-pooling proxy cannot hand it to the next client;
+//! 2. the PostgREST/Supabase request claims, only where a superuser enabled
+//!    `vibecraft.trust_request_claims` for the role or database;
+//! 3. otherwise NULL, and policies deny.
+//!
+//! `is_service()` looks at the client's role as set at login or by SET ROLE (PostgreSQL's
+//! "outer" user), which SECURITY DEFINER functions do not change, so helpers that run as
+//! the extension owner still answer for the caller.
+
+pub mod jwt;
+
+use crate::settings;
+use pgrx::prelude::*;
+use pgrx::{pg_sys, JsonB};
+use std::cell::RefCell;
+use std::ffi::CStr;
+
+#[derive(Clone, Debug)]
+pub struct Identity {
+    pub user_id: pgrx::Uuid,
+    /// The token's `role` claim: `authenticated`, `service_role`, `anon`, ...
+    pub role: Option<String>,
+    pub organization_id: Option<pgrx::Uuid>,
+    pub claims: serde_json::Value,
+    /// The subtransaction that established it: its rollback restores `previous`.
+    subtransaction: pg_sys::SubTransactionId,
+    previous: Option<Box<Identity>>,
+}
+
+thread_local! {
+    static CURRENT: RefCell<Option<Identity>> = const { RefCell::new(None) };
+}
+
+/// Establish `identity` for the rest of the current transaction.
+pub fn establish(
+    user_id: pgrx::Uuid,
+    role: Option<String>,
+    organization_id: Option<pgrx::Uuid>,
+    claims: serde_json::Value,
+) {
+    // SAFETY: a plain read of transaction state.
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    CURRENT.with(|c| {
+        let previous = c.borrow_mut().take().map(Box::new);
+        *c.borrow_mut() = Some(Identity {
+            user_id,
+            role,
+            organization_id,
+            claims,
+            subtransaction,
+            previous,
+        });
+    });
+}
+
+pub fn current() -> Option<Identity> {
+    CURRENT.with(|c| c.borrow().clone())
+}
+
+unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
+    use pg_sys::XactEvent::*;
+    if matches!(
+        event,
+        XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PARALLEL_COMMIT | XACT_EVENT_PARALLEL_ABORT | XACT_EVENT_PREPARE
+    ) {
+        CURRENT.with(|c| *c.borrow_mut() = None);
+    }
+}
+
+unsafe extern "C-unwind" fn on_subtransaction_end(
+    event: pg_sys::SubXactEvent::Type,
+    my_subid: pg_sys::SubTransactionId,
+    _parent: pg_sys::SubTransactionId,
+    _arg: *mut std::ffi::c_void,
+) {
+    if event != pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
+        return;
+    }
+    // An identity established inside a rolled-back savepoint is rolled back with it.
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        while c.as_ref().is_some_and(|i| i.subtransaction >= my_subid) {
+            let previous = c.take().and_then(|i| i.previous);
+            *c = previous.map(|b| *b);
+        }
+    });
+}
+
+pub fn register_callbacks() {
+    // SAFETY: called once from _PG_init; the callbacks only touch this module's state.
+    unsafe {
+        pg_sys::RegisterXactCallback(Some(on_transaction_end), std::ptr::null_mut());
+        pg_sys::RegisterSubXactCallback(Some(on_subtransaction_end), std::ptr::null_mut());
+    }
+}
+
+/// A setting's value as text, or None when it is not set (no error either way).
+fn setting(name: &CStr) -> Option<String> {
+    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns.
+    unsafe {
+        let value = pg_sys::GetConfigOption(name.as_ptr(), true, false);
+        if value.is_null() {
+            None
+        } else {
+            let s = CStr::from_ptr(value).to_string_lossy().into_owned();
+            (!s.is_empty()).then_some(s)
+        }
+    }
+}
+
+/// The PostgREST/Supabase request claims, when a superuser said to trust them.
+fn trusted_request_claims() -> Option<serde_json::Value> {
+    if !settings::TRUST_REQUEST_CLAIMS.get() {
+        return None;
+    }
+    if let Some(claims) = setting(c"request.jwt.claims") {
+        return serde_json::from_str(&claims).ok();
+    }
+    // PostgREST before 9 set one setting per claim.
+    setting(c"request.jwt.claim.sub").map(|sub| {
+        let role = setting(c"request.jwt.claim.role");
+        serde_json::json!({ "sub": sub, "role": role })
+    })
+}
+
+pub fn parse_uuid(value: &str) -> Option<pgrx::Uuid> {
+    let hex: String = value.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(pgrx::Uuid::from_bytes(bytes))
+}
+
+/// The calling user's id, by the rules at the top of this module.
+pub fn current_user() -> Option<pgrx::Uuid> {
+    if let Some(identity) = current() {
+        return Some(identity.user_id);
+    }
+    trusted_request_claims().and_then(|c| c.get("sub")?.as_str().and_then(parse_uuid))
+}
+
+/// The `role` claim of the caller's token, if any.
+fn token_role() -> Option<String> {
+    if let Some(identity) = current() {
+        return identity.role;
+    }
+    trusted_request_claims().and_then(|c| c.get("role")?.as_str().map(str::to_string))
+}
+
+/// Whether the client acts as the backend: its role (login or SET ROLE, not a
+/// SECURITY DEFINER owner) has the privileges of vibecraft_service, or its token
+/// carries the `service_role` role, as Supabase service keys do.
+pub fn caller_is_service() -> bool {
+    // SAFETY: catalog lookups on the current session's roles.
+    let by_role = unsafe {
+        let service = pg_sys::get_role_oid(c"vibecraft_service".as_ptr(), true);
+        service != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetOuterUserId(), service)
+    };
+    by_role || token_role().as_deref() == Some("service_role")
+}
+
+/// `vibecraft.current_user_id()`: the calling user, or NULL when no one signed in.
+#[pg_extern(stable, parallel_restricted)]
+fn current_user_id() -> Option<pgrx::Uuid> {
+    current_user()
+}
+
+/// `vibecraft.jwt_claims()`: the verified claims of the caller's token, or NULL.
+#[pg_extern(stable, parallel_restricted)]
+fn jwt_claims() -> Option<JsonB> {
+    current().map(|i| JsonB(i.claims)).or_else(|| trusted_request_claims().map(JsonB))
+}
+
+/// `vibecraft.current_org_claim()`: the organization named by the caller's token.
+/// (current_org_id() in SQL falls back to the user's own organization.)
+#[pg_extern(stable, parallel_restricted)]
+fn current_org_claim() -> Option<pgrx::Uuid> {
+    if let Some(identity) = current() {
+        return identity.organization_id;
+    }
+    trusted_request_claims().and_then(|c| jwt::organization_claim(&c))
+}
+
+/// `vibecraft.is_service()`: whether the caller acts as the backend (see caller_is_service).
+#[pg_extern(stable, parallel_restricted)]
+fn is_service() -> bool {
+    caller_is_service()
+}
+
+/// `vibecraft.sign_out()`: forget the identity established in this transaction.
+#[pg_extern(volatile, parallel_restricted)]
+fn sign_out() -> bool {
+    CURRENT.with(|c| c.borrow_mut().take().is_some())
+}
