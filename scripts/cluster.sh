@@ -47,7 +47,7 @@ start)
         as_pg "$PGBIN/initdb" -D "$data" -U postgres -E UTF8 --locale=C \
             --auth-local=trust --auth-host=trust >/dev/null
         # Development secrets, random per cluster, readable only by the cluster's owner.
-        jwt="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+        jwt="${VIBECRAFT_JWT_SECRET:-$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
         key="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
         as_pg tee -a "$data/postgresql.conf" >/dev/null <<CONF
 

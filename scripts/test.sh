@@ -65,6 +65,8 @@ count_cargo "$LOGS/pg_test.log" "$TIER_RC" "#[pg_test]"
 "$PROJECT_DIR/scripts/install.sh"
 
 # --- scratch cluster ---------------------------------------------------------------
+# The integration tests sign their own tokens, so they need the scratch cluster's secret.
+export VIBECRAFT_JWT_SECRET="test-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
 "$PROJECT_DIR/scripts/cluster.sh" wipe "$SCRATCH"
 "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_TEST_PORT" "$SCRATCH"
 trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$SCRATCH" >/dev/null 2>&1 || true' EXIT

@@ -71,11 +71,35 @@ fn define_secret(
             pg_sys::GucContext::PGC_SUSET,
             (GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL | GucFlags::NOT_WHILE_SEC_REST)
                 .bits(),
-            None,
+            Some(refuse_catalog_sources),
             None,
             show_hook,
         );
     }
+}
+
+/// Check hook of the secret settings: refuse values coming from `ALTER DATABASE/ROLE
+/// ... SET` (and function SET clauses), because pg_db_role_setting, where those live,
+/// is readable by every user. Secrets belong in postgresql.conf or ALTER SYSTEM.
+unsafe extern "C-unwind" fn refuse_catalog_sources(
+    _newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    source: pg_sys::GucSource::Type,
+) -> bool {
+    use pg_sys::GucSource::*;
+    if matches!(source, PGC_S_TEST | PGC_S_DATABASE | PGC_S_USER | PGC_S_DATABASE_USER) {
+        // SAFETY: PostgreSQL reads these strings when the hook returns false.
+        unsafe {
+            pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+            pg_sys::GUC_check_errdetail_string = pg_sys::pstrdup(
+                c"Values set with ALTER DATABASE or ALTER ROLE are readable by every user in pg_db_role_setting.".as_ptr(),
+            );
+            pg_sys::GUC_check_errhint_string =
+                pg_sys::pstrdup(c"Set it in postgresql.conf (or with ALTER SYSTEM) and reload.".as_ptr());
+        }
+        return false;
+    }
+    true
 }
 
 fn masked(setting: &GucSetting<Option<CString>>) -> *const std::ffi::c_char {

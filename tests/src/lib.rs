@@ -54,14 +54,27 @@ impl TestDb {
         for g in groups {
             su.batch_execute(&format!("GRANT {g} TO {role}")).unwrap();
         }
-        let user_dsn = superuser_dsn().replace("user=postgres", &format!("user={role}"));
-        let mut client = connect(&format!("{user_dsn} dbname={}", self.name));
+        drop(su);
+        let mut client = self.connect_role(&role);
         let is_super: bool = client
             .query_one("SELECT rolsuper FROM pg_roles WHERE rolname = current_user", &[])
             .unwrap()
             .get(0);
         assert!(!is_super, "test role {role} must not be a superuser");
         client
+    }
+}
+
+impl TestDb {
+    /// A fresh connection as a login role made earlier by `login_as` (settings set with
+    /// ALTER ROLE apply to new connections only).
+    pub fn reconnect_as(&self, role: &str) -> Client {
+        self.connect_role(&format!("{}_{role}", self.name))
+    }
+
+    fn connect_role(&self, full_role: &str) -> Client {
+        let user_dsn = superuser_dsn().replace("user=postgres", &format!("user={full_role}"));
+        connect(&format!("{user_dsn} dbname={}", self.name))
     }
 }
 
@@ -74,4 +87,47 @@ pub fn sqlstate<T: std::fmt::Debug>(result: Result<T, postgres::Error>) -> Strin
             .map(|c| c.code().to_string())
             .unwrap_or_else(|| panic!("expected an SQL error, got a client error: {e}")),
     }
+}
+
+/// The scratch cluster's JWT secret (set by `make test`).
+pub fn jwt_secret() -> String {
+    std::env::var("VIBECRAFT_JWT_SECRET").expect("VIBECRAFT_JWT_SECRET is not set: run through `make test`")
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+}
+
+/// An HS256 token for `sub`, valid for an hour, with extra claims merged in.
+pub fn token(sub: &str, extra: serde_json::Value) -> String {
+    token_signed_with(&jwt_secret(), sub, extra)
+}
+
+pub fn token_signed_with(secret: &str, sub: &str, extra: serde_json::Value) -> String {
+    let mut claims = serde_json::json!({ "sub": sub, "role": "authenticated", "exp": now() + 3600 });
+    if let (Some(c), Some(e)) = (claims.as_object_mut(), extra.as_object()) {
+        for (k, v) in e {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// Seconds from now, for exp and nbf claims.
+pub fn in_seconds(s: i64) -> i64 {
+    now() + s
+}
+
+/// An unsigned token (`alg: none`), which must always be refused.
+pub fn unsigned_token(sub: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let payload = b64.encode(serde_json::json!({ "sub": sub, "role": "authenticated", "exp": now() + 3600 }).to_string());
+    format!("{header}.{payload}.")
 }

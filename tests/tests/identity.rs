@@ -1,0 +1,330 @@
+//! Who is calling, and what each caller may see and do: real non-superuser login roles,
+//! signing in with tokens as an application would.
+
+use postgres::Client;
+use serde_json::json;
+use vibecraft_integration_tests::{
+    in_seconds, jwt_secret, sqlstate, token, token_signed_with, unsigned_token, TestDb,
+};
+
+// Demo users (vibecraft.seed_demo_data): Mia, MEMBER of the demo organization, and Erin,
+// ADMIN of Enterprise Corp. Neither is a platform admin.
+const MIA: &str = "d1000000-0000-4000-8000-000000000003";
+const MIA_ORG: &str = "d0000000-0000-4000-8000-000000000001";
+const ERIN: &str = "d1000000-0000-4000-8000-000000000004";
+const ERIN_ORG: &str = "d0000000-0000-4000-8000-000000000002";
+
+fn signed_in<'a>(client: &'a mut Client, user: &str) -> postgres::Transaction<'a> {
+    let mut tx = client.transaction().unwrap();
+    let id: String = tx
+        .query_one("SELECT vibecraft.authenticate($1)::text", &[&token(user, json!({}))])
+        .unwrap()
+        .get(0);
+    assert_eq!(id, user);
+    tx
+}
+
+fn count(tx: &mut postgres::Transaction<'_>, sql: &str) -> i64 {
+    tx.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
+}
+
+/// Every table and seed-name view with a user_id column.
+fn user_relations(su: &mut Client) -> Vec<(String, bool)> {
+    su.query(
+        "SELECT c.relname::text,
+                EXISTS (SELECT 1 FROM pg_attribute p WHERE p.attrelid = c.oid AND p.attname = 'is_public')
+           FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'user_id'
+          WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v')
+          ORDER BY 1",
+        &[],
+    )
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1)))
+    .collect()
+}
+
+#[test]
+fn users_of_two_organizations_see_only_their_own_rows() {
+    let db = TestDb::new("id_isolation");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let relations = user_relations(&mut su);
+    assert!(relations.len() >= 25, "tables and views with user data: {relations:?}");
+
+    for (me, my_org, other, other_org) in [(MIA, MIA_ORG, ERIN, ERIN_ORG), (ERIN, ERIN_ORG, MIA, MIA_ORG)] {
+        let mut client = db.login_as(&format!("u{}", &me[me.len() - 1..]), &["vibecraft_authenticated"]);
+        let mut tx = signed_in(&mut client, me);
+        let mut seen_own = 0;
+        for (rel, has_public) in &relations {
+            let public = if *has_public { " AND NOT is_public" } else { "" };
+            let others = count(
+                &mut tx,
+                &format!("SELECT count(*) FROM vibecraft.{rel} WHERE user_id = '{other}'{public}"),
+            );
+            assert_eq!(others, 0, "{me} sees {others} private rows of {other} in {rel}");
+            let mine = count(&mut tx, &format!("SELECT count(*) FROM vibecraft.{rel} WHERE user_id = '{me}'"));
+            let all_mine: i64 = su
+                .query_one(&format!("SELECT count(*) FROM vibecraft.{rel} WHERE user_id = '{me}'"), &[])
+                .unwrap()
+                .get(0);
+            // Metrics are write-only for users; everything else of one's own is visible.
+            if rel != "performance_metrics" {
+                assert_eq!(mine, all_mine, "{me} sees {mine} of its {all_mine} rows in {rel}");
+            }
+            seen_own += mine;
+        }
+        assert!(seen_own >= 5, "{me} should see its demo rows, saw {seen_own}");
+        for org_table in ["organizations", "agents", "models", "canvases", "executions"] {
+            let column = if org_table == "organizations" { "id" } else { "organization_id" };
+            let foreign = count(
+                &mut tx,
+                &format!("SELECT count(*) FROM vibecraft.{org_table} WHERE {column} = '{other_org}'"),
+            );
+            assert_eq!(foreign, 0, "{me} sees another organization's {org_table}");
+        }
+        let own_org = count(&mut tx, &format!("SELECT count(*) FROM vibecraft.organizations WHERE id = '{my_org}'"));
+        assert_eq!(own_org, 1);
+        let roster = count(&mut tx, "SELECT count(*) FROM vibecraft.users");
+        let expected_roster: i64 = su
+            .query_one(&format!("SELECT count(*) FROM vibecraft.users WHERE organization_id = '{my_org}'"), &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(roster, expected_roster, "{me} sees its organization's roster only");
+        tx.commit().unwrap();
+    }
+}
+
+#[test]
+fn project_roles_decide_who_reads_and_writes() {
+    let db = TestDb::new("id_projects");
+    let mut su = db.superuser();
+    let ids = ["a1", "a2", "a3", "a4"].map(|s| format!("a0000000-0000-4000-8000-0000000000{s}"));
+    let [owner, editor, viewer, stranger] = ids.clone();
+    for (i, id) in ids.iter().enumerate() {
+        su.execute("INSERT INTO vibecraft.users (id, email) VALUES ($1::text::uuid, $2)", &[id, &format!("p{i}@example.com")])
+            .unwrap();
+    }
+    let mut o = db.login_as("owner", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut o, &owner);
+    let project: String = tx
+        .query_one(
+            "INSERT INTO vibecraft.projects (user_id, name) VALUES (vibecraft.current_user_id(), 'Shared') RETURNING id::text",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    tx.execute(
+        "INSERT INTO vibecraft.project_members (project_id, user_id, role) VALUES ($1::text::uuid, $2::text::uuid, 'editor'), ($1::text::uuid, $3::text::uuid, 'viewer')",
+        &[&project, &editor, &viewer],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+
+    // The viewer reads but cannot write.
+    let mut v = db.login_as("viewer", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut v, &viewer);
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 1);
+    let updated = tx.execute("UPDATE vibecraft.projects SET name = 'viewer was here'", &[]).unwrap();
+    assert_eq!(updated, 0, "a viewer's UPDATE touches nothing");
+    let insert = tx.execute(
+        "INSERT INTO vibecraft.project_knowledge (project_id, user_id, title) VALUES ($1::text::uuid, vibecraft.current_user_id(), 'x')",
+        &[&project],
+    );
+    assert_eq!(sqlstate(insert), "42501", "a viewer cannot add knowledge");
+    drop(tx);
+
+    // The editor writes.
+    let mut e = db.login_as("editor", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut e, &editor);
+    assert_eq!(tx.execute("UPDATE vibecraft.projects SET description = 'edited'", &[]).unwrap(), 1);
+    tx.execute(
+        "INSERT INTO vibecraft.project_knowledge (project_id, user_id, title) VALUES ($1::text::uuid, vibecraft.current_user_id(), 'Notes')",
+        &[&project],
+    )
+    .unwrap();
+    tx.commit().unwrap();
+
+    // A non-member sees nothing of it.
+    let mut s = db.login_as("stranger", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut s, &stranger);
+    for rel in ["projects WHERE id", "project_members WHERE project_id", "project_knowledge WHERE project_id"] {
+        assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.{rel} = '{project}'")), 0, "{rel}");
+    }
+    drop(tx);
+
+    // Leaving ends access within the same transaction.
+    let mut tx = signed_in(&mut v, &viewer);
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.project_knowledge WHERE project_id = '{project}'")), 1);
+    tx.execute("DELETE FROM vibecraft.project_members WHERE user_id = vibecraft.current_user_id()", &[]).unwrap();
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.project_knowledge WHERE project_id = '{project}'")), 0);
+    tx.commit().unwrap();
+
+    // The owner removes the editor, who can then write nothing.
+    let mut tx = signed_in(&mut o, &owner);
+    assert_eq!(tx.execute("DELETE FROM vibecraft.project_members WHERE user_id = $1::text::uuid", &[&editor]).unwrap(), 1);
+    tx.commit().unwrap();
+    let mut tx = signed_in(&mut e, &editor);
+    assert_eq!(tx.execute("UPDATE vibecraft.projects SET description = 'again'", &[]).unwrap(), 0);
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 0);
+}
+
+#[test]
+fn forged_or_bad_tokens_are_refused_and_identity_ends_with_the_transaction() {
+    let db = TestDb::new("id_forgery");
+    db.superuser().query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let mut app = db.login_as("app", &["vibecraft_authenticated"]);
+
+    // Claims set by an untrusted client change nothing.
+    let forged = json!({ "sub": MIA, "role": "service_role" }).to_string();
+    let mut tx = app.transaction().unwrap();
+    tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&forged]).unwrap();
+    tx.batch_execute(&format!("SET LOCAL request.jwt.claim.sub = '{MIA}'")).unwrap();
+    let (who, service): (Option<String>, bool) = {
+        let r = tx.query_one("SELECT vibecraft.current_user_id()::text, vibecraft.is_service()", &[]).unwrap();
+        (r.get(0), r.get(1))
+    };
+    assert_eq!((who, service), (None, false));
+    assert_eq!(count(&mut tx, "SELECT count(*) FROM vibecraft.users"), 0);
+    assert_eq!(sqlstate(tx.batch_execute("SET vibecraft.trust_request_claims = on")), "42501");
+    drop(tx);
+
+    let bad = [
+        ("wrong secret", token_signed_with("not-the-secret", MIA, json!({})), "signature"),
+        ("alg none", unsigned_token(MIA), "unsupported algorithm"),
+        ("expired", token(MIA, json!({ "exp": in_seconds(-10) })), "expired"),
+        ("not yet valid", token(MIA, json!({ "nbf": in_seconds(600) })), "not valid yet"),
+        ("no exp", {
+            let t = token(MIA, json!({}));
+            let _ = t;
+            token_signed_with(&jwt_secret(), MIA, json!({ "exp": null }))
+        }, "exp"),
+        ("sub not a uuid", token("alice", json!({})), "not a user id"),
+    ];
+    for (what, t, words) in bad {
+        let err = app.query_one("SELECT vibecraft.authenticate($1)", &[&t]).unwrap_err();
+        let db_err = err.as_db_error().unwrap_or_else(|| panic!("{what}: {err}"));
+        assert_eq!(db_err.code().code(), "28000", "{what}: {}", db_err.message());
+        assert!(db_err.message().contains(words), "{what}: message '{}' should say '{words}'", db_err.message());
+        assert!(!db_err.message().contains(&jwt_secret()), "{what}: the secret leaked into the message");
+    }
+
+    // A good token holds for its transaction only.
+    let mut tx = signed_in(&mut app, MIA);
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.users WHERE id = '{MIA}'")), 1);
+    tx.commit().unwrap();
+    let who: Option<String> = app.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who, None, "identity must end at COMMIT");
+
+    // ... and for its savepoint: rolling back the savepoint rolls the sign-in back.
+    let mut tx = app.transaction().unwrap();
+    tx.batch_execute("SAVEPOINT s").unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    tx.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    let who: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who, None, "identity must end with its savepoint");
+    tx.rollback().unwrap();
+
+    // An aborted transaction clears it too.
+    let mut tx = signed_in(&mut app, MIA);
+    assert!(tx.batch_execute("SELECT 1/0").is_err());
+    tx.rollback().unwrap();
+    let who: Option<String> = app.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who, None);
+}
+
+#[test]
+fn service_tokens_and_trusted_postgrest_claims() {
+    let db = TestDb::new("id_trusted");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let users: i64 = su.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
+
+    // A Supabase-style service key (role service_role) sees everything.
+    let mut app = db.login_as("svc", &["vibecraft_authenticated"]);
+    let mut tx = app.transaction().unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({ "role": "service_role" }))]).unwrap();
+    assert_eq!(count(&mut tx, "SELECT count(*) FROM vibecraft.users"), users);
+    drop(tx);
+
+    // PostgREST's authenticator, trusted by a superuser, passes claims through settings.
+    let role = format!("{}_authenticator", db.name);
+    let mut rest = db.login_as("authenticator", &["vibecraft_authenticated"]);
+    su.batch_execute(&format!("ALTER ROLE {role} SET vibecraft.trust_request_claims = on")).unwrap();
+    drop(rest);
+    rest = db.reconnect_as("authenticator");
+    let mut tx = rest.transaction().unwrap();
+    tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&json!({ "sub": MIA, "role": "authenticated" }).to_string()])
+        .unwrap();
+    let who: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who.as_deref(), Some(MIA));
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.users WHERE id = '{ERIN}'")), 0);
+}
+
+#[test]
+fn secrets_cannot_be_read_or_parked_in_the_catalog() {
+    let db = TestDb::new("id_secrets");
+    let mut su = db.superuser();
+    // Settings in pg_db_role_setting are readable by everyone: refused for secrets.
+    for target in [format!("DATABASE {}", db.name), "ROLE postgres".to_string()] {
+        let result = su.batch_execute(&format!("ALTER {target} SET vibecraft.jwt_secret = 'parked-secret'"));
+        assert_eq!(sqlstate(result), "42501", "ALTER {target} SET must be refused");
+    }
+    let parked: i64 = su
+        .query_one("SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) c WHERE c LIKE 'vibecraft.%'", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(parked, 0);
+
+    let mut app = db.login_as("reader", &["vibecraft_authenticated"]);
+    let secret = jwt_secret();
+    for sql in [
+        "SELECT current_setting('vibecraft.jwt_secret', true)",
+        "SELECT current_setting('vibecraft.encryption_keys', true)",
+        "SELECT string_agg(setting, ',') FROM pg_settings WHERE name LIKE 'vibecraft.%'",
+    ] {
+        match app.query_one(sql, &[]) {
+            Ok(row) => {
+                let v: Option<String> = row.get(0);
+                assert!(!v.unwrap_or_default().contains(&secret), "{sql} revealed the secret");
+            }
+            Err(e) => {
+                assert_eq!(e.code().unwrap().code(), "42501", "{sql}: {e}");
+                assert!(!e.to_string().contains(&secret));
+            }
+        }
+    }
+}
+
+#[test]
+fn policy_filtered_select_uses_an_index_at_100k_rows() {
+    let db = TestDb::new("id_explain");
+    let mut su = db.superuser();
+    su.batch_execute(
+        "INSERT INTO vibecraft.users (id, email)
+           SELECT ('b0000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'u' || g || '@example.com'
+             FROM generate_series(1, 1000) g;
+         INSERT INTO vibecraft.prompt_history (user_id, user_input)
+           SELECT ('b0000000-0000-4000-8000-' || lpad((g % 1000 + 1)::text, 12, '0'))::uuid, 'prompt ' || g
+             FROM generate_series(1, 100000) g;
+         INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after)
+           SELECT ('b0000000-0000-4000-8000-' || lpad((g % 1000 + 1)::text, 12, '0'))::uuid, 1, 1
+             FROM generate_series(1, 100000) g;
+         ANALYZE vibecraft.users, vibecraft.prompt_history, vibecraft.credit_ledger;",
+    )
+    .unwrap();
+    let mut app = db.login_as("explainer", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut app, "b0000000-0000-4000-8000-000000000007");
+    for table in ["prompt_history", "credit_ledger"] {
+        let plan: String = tx
+            .query(&format!("EXPLAIN SELECT * FROM vibecraft.{table}"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert!(plan.contains(&format!("{table}_user_id_idx")), "{table} policy scan must use the user_id index:\n{plan}");
+        assert!(!plan.contains("Seq Scan on"), "{table}: no sequential scan:\n{plan}");
+        assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.{table}")), 100, "{table}");
+    }
+}
