@@ -49,3 +49,14 @@ psql_at() { # psql_at PORT DB [psql args...]
     shift 2
     "$PGBIN/psql" -X -v ON_ERROR_STOP=1 -h localhost -p "$port" -U postgres -d "$db" "$@"
 }
+
+# cargo-pgrx overwrites vibecraft.so in place; a running server that has it mapped
+# (every server that preloads it) could crash. Unlinking first gives the new build a
+# new inode and leaves running servers on the old one until they restart.
+unlink_installed_library() {
+    local so
+    so="$("$PG_CONFIG" --pkglibdir)/vibecraft.so"
+    if [ -e "$so" ]; then
+        if [ -w "$(dirname "$so")" ]; then rm -f "$so"; else sudo rm -f "$so"; fi
+    fi
+}

@@ -6,6 +6,7 @@ say "building and installing vibecraft (release) into $("$PG_CONFIG" --sharedir)
 cd "$PROJECT_DIR"
 mkdir -p "$CARGO_TARGET_DIR"
 log="$CARGO_TARGET_DIR/install.log"
+unlink_installed_library
 set +e
 cargo pgrx install --release --pg-config "$PG_CONFIG" >"$log" 2>&1
 rc=$?

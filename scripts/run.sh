@@ -7,6 +7,13 @@ DATA="${VIBECRAFT_DATA:-$PROJECT_DIR/.pgdata}"
 "$PROJECT_DIR/scripts/deps.sh"
 "$PROJECT_DIR/scripts/install.sh"
 "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
+# The server preloads vibecraft: a newer library takes effect only after a restart.
+pidfile="$(readlink -f "$DATA")/postmaster.pid"
+if [ "$("$PG_CONFIG" --pkglibdir)/vibecraft.so" -nt "$pidfile" ]; then
+    say "restarting the cluster to load the new vibecraft library"
+    "$PROJECT_DIR/scripts/cluster.sh" stop "$DATA" >/dev/null
+    "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
+fi
 
 if [ "$(psql_at "$VIBECRAFT_PORT" postgres -Atc "SELECT count(*) FROM pg_database WHERE datname = 'vibecraft'")" = 0 ]; then
     say "creating database vibecraft"

@@ -58,6 +58,7 @@ pgrx_args=(pg15)
 if [ "$IS_ROOT" -eq 1 ]; then
     pgrx_args+=(--runas postgres --pgdata "$PGRX_TEST_DATA")
 fi
+unlink_installed_library
 run_tier "tier 1: #[pg_test] (cargo pgrx test)" "$LOGS/pg_test.log" -- cargo pgrx test "${pgrx_args[@]}"
 count_cargo "$LOGS/pg_test.log" "$TIER_RC" "#[pg_test]"
 

@@ -98,10 +98,12 @@ CREATE INDEX admin_logs_target_idx ON vibecraft.admin_logs (target_type, target_
 -- The audit trail: rows written by vibecraft.audit_trigger (operation insert, update,
 -- delete, truncate) and application events (ValueCanvas's action/resource rows).
 -- changes holds {"before": ..., "after": ...}; for updates only the changed columns.
+-- No foreign keys: a trail keeps the ids of organizations and users that were deleted
+-- later, rather than being rewritten by ON DELETE SET NULL.
 CREATE TABLE vibecraft.audit_logs (
     id              uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
-    organization_id uuid REFERENCES vibecraft.organizations (id) ON DELETE SET NULL,
-    user_id         uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
+    organization_id uuid,
+    user_id         uuid,
     action          varchar(50) NOT NULL,
     resource_type   varchar(128) NOT NULL,
     resource_id     text,

@@ -10,6 +10,35 @@ use std::cell::Cell;
 thread_local! {
     /// Last (milliseconds, counter) handed out by this backend.
     static LAST: Cell<(u64, u16)> = const { Cell::new((0, 0)) };
+    /// Bytes from the operating system's CSPRNG, fetched 4 kB at a time (one call per
+    /// id costs more than the rest of the id) and never handed out twice. Filled only
+    /// in a backend, never in the postmaster, so forked backends share nothing.
+    static RANDOM: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
+}
+
+fn fill_random(out: &mut [u8]) {
+    RANDOM.with(|r| {
+        let (pool, used) = &mut *r.borrow_mut();
+        if pool.is_empty() {
+            pool.resize(4096, 0);
+            *used = pool.len();
+        }
+        if *used + out.len() > pool.len() {
+            // SAFETY: the buffer is valid for writes of its length.
+            let ok = unsafe { pg_sys::pg_strong_random(pool.as_mut_ptr().cast(), pool.len()) };
+            if !ok {
+                crate::errors::raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "vibecraft: the operating system's random number generator failed",
+                    None,
+                );
+            }
+            *used = 0;
+        }
+        out.copy_from_slice(&pool[*used..*used + out.len()]);
+        pool[*used..*used + out.len()].fill(0);
+        *used += out.len();
+    });
 }
 
 /// 16 bytes of a version 7 UUID: 48-bit Unix milliseconds, a 12-bit counter, 62 random
@@ -21,15 +50,7 @@ pub fn uuid_v7_bytes() -> [u8; 16] {
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0);
     let mut bytes = [0u8; 16];
-    // SAFETY: the buffer is valid for writes of its length.
-    let ok = unsafe { pg_sys::pg_strong_random(bytes.as_mut_ptr().cast(), bytes.len()) };
-    if !ok {
-        crate::errors::raise(
-            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-            "vibecraft: the operating system's random number generator failed",
-            None,
-        );
-    }
+    fill_random(&mut bytes[6..]);
     let (millis, counter) = LAST.with(|last| {
         let (last_ms, last_counter) = last.get();
         let next = if now > last_ms {

@@ -56,6 +56,15 @@ SELECT count(*) AS rows_mentioning_secrets
   FROM vibecraft.audit_logs
  WHERE changes::text ~ '(SECRETCIPHERTEXT|diary|still private|api_key_encrypted|private_note)';
 
+-- A constraint the fast path cannot honour (here a DBA's CHECK) sends rows through
+-- the general INSERT path, which enforces it.
+ALTER TABLE vibecraft.audit_logs ADD CONSTRAINT dba_check CHECK (action <> 'forbidden');
+INSERT INTO public.notes (id, body) VALUES (5, 'via the general path');
+SELECT action, changes->'after'->>'body' AS body FROM vibecraft.audit_logs
+ WHERE resource_type = 'notes' AND resource_id = '5';
+ALTER TABLE vibecraft.audit_logs DROP CONSTRAINT dba_check;
+DELETE FROM public.notes WHERE id = 5;
+
 -- One row's history, newest first.
 SELECT action FROM vibecraft.audit_history('public.notes', '1');
 

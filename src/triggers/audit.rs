@@ -13,7 +13,7 @@
 use crate::errors::raise;
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
-use pgrx::{pg_sys, PgOid};
+use pgrx::{pg_sys, IntoDatum, PgOid};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CStr;
@@ -75,6 +75,8 @@ thread_local! {
     /// Keyed by trigger OID: the excluded columns are the trigger's arguments.
     static TABLES: RefCell<HashMap<pg_sys::Oid, Rc<AuditedTable>>> = RefCell::new(HashMap::new());
     static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
+    /// OID of vibecraft.audit_logs, looked up once and forgotten when it changes.
+    static AUDIT_RELID: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::InvalidOid) };
 }
 
 /// Relcache invalidation: forget what we cached about the changed relation (or all).
@@ -85,6 +87,11 @@ unsafe extern "C-unwind" fn forget_relation(_arg: pg_sys::Datum, relid: pg_sys::
             t.clear();
         } else {
             t.retain(|_, info| info.relid != relid);
+        }
+    });
+    AUDIT_RELID.with(|a| {
+        if relid == pg_sys::InvalidOid || a.get() == relid {
+            a.set(pg_sys::InvalidOid);
         }
     });
     // The audit table itself may have been dropped and re-created (DROP/CREATE EXTENSION);
@@ -381,19 +388,162 @@ struct AuditRow {
 
 const INSERT_SQL: &str = "INSERT INTO vibecraft.audit_logs
         (action, resource_type, table_schema, resource_id, changes, organization_id,
-         db_role, transaction_id, ip_address)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr())";
+         db_role, transaction_id, ip_address, user_id)
+    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr(),
+            vibecraft.current_user_id())";
 
+/// The acting database role's name.
+fn current_role_name() -> String {
+    // SAFETY: the current user id always names an existing role.
+    unsafe { CStr::from_ptr(pg_sys::GetUserNameFromId(pg_sys::GetUserId(), false)).to_string_lossy().into_owned() }
+}
+
+fn audit_relid() -> pg_sys::Oid {
+    let cached = AUDIT_RELID.with(|a| a.get());
+    if cached != pg_sys::InvalidOid {
+        return cached;
+    }
+    // SAFETY: catalog lookups by name.
+    let relid = unsafe {
+        let nsp = pg_sys::get_namespace_oid(c"vibecraft".as_ptr(), true);
+        if nsp == pg_sys::InvalidOid {
+            pg_sys::InvalidOid
+        } else {
+            pg_sys::get_relname_relid(c"audit_logs".as_ptr(), nsp)
+        }
+    };
+    if relid == pg_sys::InvalidOid {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+            "vibecraft.audit_trigger(): table vibecraft.audit_logs does not exist",
+            Some("Is the vibecraft extension installed in this database?"),
+        );
+    }
+    AUDIT_RELID.with(|a| a.set(relid));
+    relid
+}
+
+/// The columns the direct path fills. A table with any other column, or with
+/// constraints, triggers or indexes the direct path cannot maintain, gets the SPI path.
+const AUDIT_COLUMNS: &[&str] = &[
+    "id", "organization_id", "user_id", "action", "resource_type", "resource_id", "table_schema",
+    "changes", "db_role", "transaction_id", "ip_address", "user_agent", "created_at", "updated_at",
+];
+
+/// Whether the audit row can be written straight into the heap and its indexes, which
+/// is what PostgreSQL itself does for catalog rows: no triggers, rules, CHECK
+/// constraints, or expression, partial or exclusion indexes to honour.
+unsafe fn direct_insert_is_safe(rel: pg_sys::Relation, indexes: pg_sys::CatalogIndexState) -> bool {
+    let r = &*rel;
+    if (*r.rd_rel).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char {
+        return false;
+    }
+    if let Some(t) = r.trigdesc.as_ref() {
+        if t.trig_insert_before_row || t.trig_insert_after_row || t.trig_insert_instead_row
+            || t.trig_insert_before_statement || t.trig_insert_after_statement || t.trig_insert_new_table
+        {
+            return false;
+        }
+    }
+    if !r.rd_rules.is_null() {
+        return false;
+    }
+    let desc = &*r.rd_att;
+    if let Some(constr) = desc.constr.as_ref() {
+        if constr.num_check > 0 {
+            return false;
+        }
+    }
+    for attr in desc.attrs.as_slice(desc.natts as usize) {
+        if !attr.attisdropped && !AUDIT_COLUMNS.contains(&pgrx::name_data_to_str(&attr.attname)) {
+            return false;
+        }
+    }
+    let info = &*indexes;
+    for i in 0..info.ri_NumIndices as usize {
+        let ii = &**info.ri_IndexRelationInfo.add(i);
+        let index = &**info.ri_IndexRelationDescs.add(i);
+        if !ii.ii_Expressions.is_null() || !ii.ii_Predicate.is_null() || !ii.ii_ExclusionOps.is_null()
+            || !(*index.rd_index).indimmediate
+        {
+            return false;
+        }
+    }
+    true
+}
+
+fn cstring_input(func: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, text: &str) -> pg_sys::Datum {
+    let c = std::ffi::CString::new(text.replace('\0', "")).expect("no NUL bytes left");
+    // SAFETY: an input function applied to a NUL-terminated string that outlives the call.
+    unsafe {
+        pgrx::direct_function_call_as_datum(func, &[Some(pg_sys::Datum::from(c.as_ptr()))])
+            .expect("input functions do not return NULL for non-NULL input")
+    }
+}
+
+/// Write the audit row: directly into the heap and indexes when that is safe, else
+/// through SPI. Either way the caller needs no privilege on the audit table.
 fn write_audit_row(table: &AuditedTable, row: AuditRow) {
+    let relid = audit_relid();
+    // SAFETY: the relation is opened and locked as the executor would for an INSERT;
+    // the lock is kept to the end of the transaction (table_close with NoLock).
+    unsafe {
+        let rel = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+        let indexes = pg_sys::CatalogOpenIndexes(rel);
+        if direct_insert_is_safe(rel, indexes) {
+            let desc = (*rel).rd_att;
+            let natts = (*desc).natts as usize;
+            let mut values = vec![pg_sys::Datum::from(0); natts];
+            let mut nulls = vec![true; natts];
+            let now = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
+            let xid = pg_sys::GetTopFullTransactionId().value as i64;
+            for (i, attr) in (*desc).attrs.as_slice(natts).iter().enumerate() {
+                if attr.attisdropped {
+                    continue;
+                }
+                let value: Option<pg_sys::Datum> = match pgrx::name_data_to_str(&attr.attname) {
+                    "id" => pgrx::Uuid::from_bytes(crate::ids::uuid_v7_bytes()).into_datum(),
+                    "organization_id" => row.organization_id.into_datum(),
+                    "user_id" => crate::identity::current_user().into_datum(),
+                    "action" => row.action.into_datum(),
+                    "resource_type" => table.table_name.as_str().into_datum(),
+                    "resource_id" => row.resource_id.as_deref().into_datum(),
+                    "table_schema" => Some(cstring_input(pg_sys::namein, &table.table_schema)),
+                    "changes" => row.changes.as_deref().map(|c| cstring_input(pg_sys::jsonb_in, c)),
+                    "db_role" => Some(cstring_input(pg_sys::namein, &current_role_name())),
+                    "transaction_id" => xid.into_datum(),
+                    "ip_address" => pgrx::direct_function_call_as_datum(pg_sys::inet_client_addr, &[]),
+                    "created_at" | "updated_at" => Some(now),
+                    _ => None,
+                };
+                if let Some(v) = value {
+                    values[i] = v;
+                    nulls[i] = false;
+                }
+            }
+            let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::CatalogTupleInsertWithInfo(rel, tuple, indexes);
+            pg_sys::heap_freetuple(tuple);
+            pg_sys::CatalogCloseIndexes(indexes);
+            pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+            return;
+        }
+        pg_sys::CatalogCloseIndexes(indexes);
+        pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+    }
+    write_audit_row_with_spi(table, row);
+}
+
+/// The general path: an INSERT through SPI, run with the rights of the audit table's
+/// owner, so that the caller needs no INSERT privilege on the trail.
+fn write_audit_row_with_spi(table: &AuditedTable, row: AuditRow) {
     // The acting database role, taken before switching to the trail's owner.
     let mut user = pg_sys::InvalidOid;
     let mut sec_context = 0;
     // SAFETY: plain reads and a switch of the current user id; PostgreSQL restores it on
     // error at (sub)transaction abort, and we restore it on success below.
-    let db_role = unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut sec_context);
-        CStr::from_ptr(pg_sys::GetUserNameFromId(user, false)).to_string_lossy().into_owned()
-    };
+    let db_role = current_role_name();
+    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut sec_context) };
     unsafe {
         pg_sys::SetUserIdAndSecContext(
             table.audit_owner,
