@@ -6,8 +6,8 @@
 . "$(dirname "$0")/../scripts/common.sh"
 cd "$PROJECT_DIR"
 
-SECONDS_PER_RUN="${BENCH_SECONDS:-5}"
-ROUNDS="${BENCH_ROUNDS:-3}"
+SECONDS_PER_RUN="${BENCH_SECONDS:-4}"
+ROUNDS="${BENCH_ROUNDS:-5}"
 ONLY="${BENCH_ONLY:-.}"
 OUT="${BENCH_OUT:-$PROJECT_DIR/bench/results.md}"
 PORT="${VIBECRAFT_BENCH_PORT:-28818}"
@@ -33,14 +33,25 @@ say "creating the benchmark database"
 psql_at "$PORT" postgres -qc "CREATE DATABASE $DB"
 psql_at "$PORT" "$DB" -q -f bench/setup.sql >/dev/null
 
-tps_of() { # tps_of SCRIPT SYNC_COMMIT
+tps_of() { # tps_of SCRIPT SYNC_COMMIT [SECONDS]
+    # A script may name the role it runs as in a first-line comment: `-- user: NAME`.
+    local user
+    user=$(sed -n '1s/^-- user: *//p' "bench/scripts/$1.sql")
     PGOPTIONS="-c synchronous_commit=$2" "$PGBIN/pgbench" -n -M prepared -c "$CLIENTS" -j "$CLIENTS" \
-        -T "$SECONDS_PER_RUN" -h localhost -p "$PORT" -U postgres -f "bench/scripts/$1.sql" "$DB" 2>&1 |
+        -T "${3:-$SECONDS_PER_RUN}" -h localhost -p "$PORT" -U "${user:-postgres}" -f "bench/scripts/$1.sql" "$DB" 2>&1 |
         awk '/^tps = / {print $3; found=1} END {if (!found) exit 1}' ||
         die "pgbench failed on bench/scripts/$1.sql"
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0) ? a / b : 0}'; }
+
+# Warm-up, not recorded: every script once, so that no measurement pays for cold
+# caches, first-time plans or the checkpoint after loading the data.
+say "warming up"
+psql_at "$PORT" postgres -qc "CHECKPOINT"
+for script in $(grep -v '^#' bench/measurements.tsv | cut -f3-5 | tr '\t' '\n' | grep -v '^-$' | sort -u); do
+    tps_of "$script" off 2 >/dev/null
+done
 
 rows=()
 met=0
@@ -56,12 +67,13 @@ while IFS=$'\t' read -r name sync ours peer floor target; do
         for which in $order; do
             case $which in
             ours) o="$o $(tps_of "$ours" "$sync")" ;;
-            peer) p="$p $(tps_of "$peer" "$sync")" ;;
+            peer) [ "$peer" = - ] || p="$p $(tps_of "$peer" "$sync")" ;;
             floor) f="$f $(tps_of "$floor" "$sync")" ;;
             esac
         done
     done
-    mo=$(echo "$o" | median); mp=$(echo "$p" | median); mf=$(echo "$f" | median)
+    mo=$(echo "$o" | median); mf=$(echo "$f" | median)
+    if [ "$peer" = - ]; then mp=0; else mp=$(echo "$p" | median); fi
     vs_peer=$(ratio "$mo" "$mp"); vs_floor=$(ratio "$mo" "$mf")
     verdict="-"
     if [ "$target" != "-" ]; then
@@ -73,8 +85,9 @@ while IFS=$'\t' read -r name sync ours peer floor target; do
             verdict="**missed** ($kind ≥ $want)"; missed=$((missed + 1))
         fi
     fi
-    printf '   vibecraft %s tps, peer %s tps (%s x), floor %s tps (%s x): %s\n' "$mo" "$mp" "$vs_peer" "$mf" "$vs_floor" "$verdict"
-    rows+=("| $name | $sync | $(printf '%.0f' "$mo") | $ours vs \`$peer\` | $(printf '%.0f' "$mp") | $(printf '%.0f' "$mf") | $vs_peer | $vs_floor | $verdict |")
+    if [ "$peer" = - ]; then vs_peer="-"; peer_tps="-"; else peer_tps=$(printf '%.0f' "$mp"); fi
+    printf '   vibecraft %s tps, peer %s tps (%s x), floor %s tps (%s x): %s\n' "$mo" "$peer_tps" "$vs_peer" "$mf" "$vs_floor" "$verdict"
+    rows+=("| $name | $sync | $(printf '%.0f' "$mo") | \`$ours\` / \`$peer\` / \`$floor\` | $peer_tps | $(printf '%.0f' "$mf") | $vs_peer | $vs_floor | $verdict |")
 done < bench/measurements.tsv
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
@@ -88,7 +101,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     echo "The floor is the bare statement without vibecraft (a plain UPDATE on a table without triggers);"
     echo "the peer is what a team following the source documents would write (bench/peers/)."
     echo
-    echo "| measurement | synchronous_commit | vibecraft tps | scripts (bench/scripts) | peer tps | floor tps | vs peer | vs floor | target |"
+    echo "| measurement | synchronous_commit | vibecraft tps | scripts: vibecraft / peer / floor (bench/scripts) | peer tps | floor tps | vs peer | vs floor | target |"
     echo "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | --- |"
     printf '%s\n' "${rows[@]}"
     echo

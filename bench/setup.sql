@@ -26,3 +26,22 @@ CREATE TRIGGER t BEFORE UPDATE ON public.bench_updated_plpgsql FOR EACH ROW EXEC
 SELECT vibecraft.enable_audit('public.bench_audit_native');
 CREATE TRIGGER t AFTER INSERT OR UPDATE OR DELETE ON public.bench_audit_plpgsql FOR EACH ROW EXECUTE FUNCTION public.peer_audit_trigger();
 VACUUM ANALYZE;
+
+-- Realistic volume: 1,000 users with 100 prompts each (100,000 rows).
+INSERT INTO vibecraft.users (id, email, credits)
+SELECT ('b0000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'bench' || g || '@example.com', 0
+  FROM generate_series(1, 1000) g;
+INSERT INTO vibecraft.prompt_history (user_id, user_input, tokens_used, provider, model)
+SELECT ('b0000000-0000-4000-8000-' || lpad((g % 1000 + 1)::text, 12, '0'))::uuid,
+       'benchmark prompt number ' || g, g % 700, 'openai', 'gpt-4o-mini'
+  FROM generate_series(1, 100000) g;
+
+-- A non-superuser login role that reaches vibecraft the way PostgREST does: its
+-- requests carry claims that a superuser told vibecraft to trust for this role.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'vibecraft_bench_user') THEN
+        CREATE ROLE vibecraft_bench_user LOGIN IN ROLE vibecraft_authenticated;
+    END IF;
+END $$;
+ALTER ROLE vibecraft_bench_user SET vibecraft.trust_request_claims = on;
+ANALYZE;

@@ -48,7 +48,7 @@ start)
             --auth-local=trust --auth-host=trust >/dev/null
         # Development secrets, random per cluster, readable only by the cluster's owner.
         jwt="${VIBECRAFT_JWT_SECRET:-$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
-        key="$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+        keyring="${VIBECRAFT_ENCRYPTION_KEYS:-v1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
         as_pg tee -a "$data/postgresql.conf" >/dev/null <<CONF
 
 # ---- vibecraft development settings (scripts/cluster.sh) ----
@@ -63,7 +63,7 @@ log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 # Development-only secrets, generated for this cluster.
 vibecraft.jwt_secret = '$jwt'
-vibecraft.encryption_keys = 'v1:$key'
+vibecraft.encryption_keys = '$keyring'
 CONF
     fi
     if running "$data"; then

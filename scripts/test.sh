@@ -21,8 +21,9 @@ mkdir -p "$LOGS"
 
 count_cargo() { # count_cargo LOG EXIT_CODE TIER
     local log="$1" rc="$2" p f
-    p=$({ grep -E '^test result: ' "$log" || true; } | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-    f=$({ grep -E '^test result: ' "$log" || true; } | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+    # (|| true: a tier that did not compile prints no result line, which is not an error here)
+    p=$({ grep -E '^test result: ' "$log" || true; } | { grep -Eo '[0-9]+ passed' || true; } | awk '{s+=$1} END {print s+0}')
+    f=$({ grep -E '^test result: ' "$log" || true; } | { grep -Eo '[0-9]+ failed' || true; } | awk '{s+=$1} END {print s+0}')
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc before reporting a failure (see $log)"; fi
     if [ "$rc" -eq 0 ] && [ "$p" -eq 0 ]; then f=$((f + 1)); echo "!! $3 ran no test"; fi
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
@@ -68,6 +69,8 @@ count_cargo "$LOGS/pg_test.log" "$TIER_RC" "#[pg_test]"
 # --- scratch cluster ---------------------------------------------------------------
 # The integration tests sign their own tokens, so they need the scratch cluster's secret.
 export VIBECRAFT_JWT_SECRET="test-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
+# A published, test-only keyring, so that the suites can rotate from v1 to v2.
+export VIBECRAFT_ENCRYPTION_KEYS="v1:dGVzdC1vbmx5LWtleS12MS0wMTIzNDU2Nzg5YWJjZGU="
 "$PROJECT_DIR/scripts/cluster.sh" wipe "$SCRATCH"
 "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_TEST_PORT" "$SCRATCH"
 trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$SCRATCH" >/dev/null 2>&1 || true' EXIT
@@ -107,6 +110,21 @@ export VIBECRAFT_PGBIN="$PGBIN"
 run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
     cargo test -p vibecraft-integration-tests
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
+
+# --- 5. benchmark smoke run ----------------------------------------------------------
+# The harness runs end to end (1 s per script, 1 round) so it cannot rot; timings are
+# not asserted here. It passes when every measurement produced a row.
+run_tier "tier 5: make bench, smoke mode (no timing assertions)" "$LOGS/bench_smoke.log" -- \
+    env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_OUT="$CARGO_TARGET_DIR/bench-smoke.md" \
+    VIBECRAFT_BENCH_PORT="${VIBECRAFT_BENCH_SMOKE_PORT:-28819}" bash bench/run.sh
+expected_rows=$(grep -cv '^#' bench/measurements.tsv)
+got_rows=$(grep -c '^| [A-Z]' "$CARGO_TARGET_DIR/bench-smoke.md" 2>/dev/null || true)
+got_rows=${got_rows:-0}
+if [ "$TIER_RC" -eq 0 ] && [ "$got_rows" -eq "$expected_rows" ]; then
+    PASSED=$((PASSED + 1)); echo "-- bench smoke: 1 passed, 0 failed ($got_rows measurements)"
+else
+    FAILED=$((FAILED + 1)); echo "-- bench smoke: 0 passed, 1 failed ($got_rows of $expected_rows measurements, exit $TIER_RC)"
+fi
 
 echo
 echo "logs: $LOGS"

@@ -67,7 +67,7 @@ AS $$
       JOIN pg_catalog.pg_class c ON c.oid = target
       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
      WHERE a.resource_type = c.relname::text
-       AND a.table_schema = n.nspname
+       AND a.table_schema = n.nspname::text
        AND a.resource_id = record_id
      ORDER BY a.created_at DESC, a.id DESC
 $$;
@@ -81,8 +81,10 @@ COMMENT ON FUNCTION vibecraft.audit_history(regclass, text) IS
 
 -- Audited out of the box: who belongs where, money, keys and configuration. High-volume
 -- logs are not (enable_audit them if you need to).
+-- (api_keys without its usage counters, which change on every flush of key uses)
+SELECT vibecraft.enable_audit('vibecraft.api_keys', ARRAY['usage_count', 'last_used_at']);
 SELECT vibecraft.enable_audit(t::regclass)
   FROM unnest(ARRAY['vibecraft.organizations', 'vibecraft.users', 'vibecraft.project_members',
-                    'vibecraft.api_keys', 'vibecraft.api_configurations', 'vibecraft.orders',
+                    'vibecraft.api_configurations', 'vibecraft.orders',
                     'vibecraft.payments', 'vibecraft.system_settings', 'vibecraft.agents',
                     'vibecraft.models', 'vibecraft.canvases']) AS t;

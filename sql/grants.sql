@@ -22,6 +22,19 @@ GRANT EXECUTE ON FUNCTION
     vibecraft.order_status_transition_allowed(text, text), vibecraft.uuid_generate_v7()
   TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.audit_history(regclass, text) TO vibecraft_service;
+
+-- Secrets. Anyone may present an API key (validation is how a key becomes an identity);
+-- signed-in users manage their own keys; plaintext only ever goes to the service role.
+GRANT EXECUTE ON FUNCTION vibecraft.validate_api_key(text, text), vibecraft.authenticate_api_key(text),
+    vibecraft.api_key_prefix(text), vibecraft.encryption_key_id(text)
+  TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.save_provider_key(text, text), vibecraft.provider_key(text, uuid),
+    vibecraft.create_api_key(text, text[], timestamptz, uuid), vibecraft.revoke_api_key(uuid),
+    vibecraft.flush_api_key_usage()
+  TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decrypt_api_key(text, text),
+    vibecraft.encryption_key_ids(), vibecraft.rotate_encryption_key(), vibecraft.provider_key_binding(uuid, text)
+  TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.enable_audit(regclass, text[]), vibecraft.disable_audit(regclass)
   TO vibecraft_service;
 

@@ -1,27 +1,35 @@
 -- Identity and row-level-security helpers (the Rust side is src/identity/).
+-- PL/pgSQL rather than SQL functions: policies call them once per statement, and
+-- PL/pgSQL keeps its query plans for the session where a non-inlined SQL function
+-- would plan its query again on every call.
 -- Helpers that read tables are SECURITY DEFINER: they run as the extension owner, so
 -- they see past RLS (no policy recursion) and answer only about the caller, whose
 -- identity lives in backend memory (current_user_id) or is its role (is_service).
 
 CREATE FUNCTION vibecraft.is_admin()
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (
+DECLARE
+    uid uuid := vibecraft.current_user_id();
+BEGIN
+    RETURN uid IS NOT NULL AND EXISTS (
         SELECT 1 FROM vibecraft.users u
-         WHERE u.id = vibecraft.current_user_id()
-           AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL)
+         WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL);
+END
 $$;
 
 CREATE FUNCTION vibecraft.current_org_id()
 RETURNS uuid
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(vibecraft.current_org_claim(),
+BEGIN
+    RETURN coalesce(vibecraft.current_org_claim(),
                     (SELECT u.organization_id FROM vibecraft.users u
-                      WHERE u.id = vibecraft.current_user_id() AND u.deleted_at IS NULL))
+                      WHERE u.id = vibecraft.current_user_id() AND u.deleted_at IS NULL));
+END
 $$;
 
 -- Role ranks: owner > admin > editor > viewer; ADMIN > MANAGER > MEMBER.
@@ -63,57 +71,65 @@ $$;
 -- it as `project_id = ANY (...)`, which an index serves.
 CREATE FUNCTION vibecraft.project_ids_with_role(min_role text DEFAULT 'viewer')
 RETURNS uuid[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    WITH caller AS (
-        SELECT vibecraft.current_user_id() AS uid,
-               vibecraft.is_service() OR vibecraft.is_admin() AS sees_all,
-               vibecraft.project_role_rank(min_role) AS rank)
-    SELECT coalesce(array_agg(DISTINCT x.id), '{}')
-      FROM caller c, LATERAL (
-            SELECT p.id FROM vibecraft.projects p WHERE c.sees_all
-            UNION ALL
-            SELECT p.id FROM vibecraft.projects p
-             WHERE NOT c.sees_all AND p.user_id = c.uid AND p.deleted_at IS NULL
-            UNION ALL
-            SELECT m.project_id FROM vibecraft.project_members m
-             WHERE NOT c.sees_all AND m.user_id = c.uid
-               AND vibecraft.project_role_rank(m.role) >= c.rank) x
+DECLARE
+    uid uuid := vibecraft.current_user_id();
+    rank integer := vibecraft.project_role_rank(min_role);
+BEGIN
+    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
+        RETURN (SELECT coalesce(array_agg(p.id), '{}') FROM vibecraft.projects p);
+    END IF;
+    IF uid IS NULL THEN
+        RETURN '{}';
+    END IF;
+    RETURN (SELECT coalesce(array_agg(DISTINCT x.id), '{}') FROM (
+                SELECT p.id FROM vibecraft.projects p WHERE p.user_id = uid AND p.deleted_at IS NULL
+                UNION ALL
+                SELECT m.project_id FROM vibecraft.project_members m
+                 WHERE m.user_id = uid AND vibecraft.project_role_rank(m.role) >= rank) x);
+END
 $$;
 
 CREATE FUNCTION vibecraft.has_project_role(project_id uuid, min_role text DEFAULT 'viewer')
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT has_project_role.project_id = ANY (vibecraft.project_ids_with_role(min_role))
+BEGIN
+    RETURN has_project_role.project_id = ANY (vibecraft.project_ids_with_role(min_role));
+END
 $$;
 
 -- Organizations the caller holds at least min_role in (its users row), all of them
 -- for admins and the service role.
 CREATE FUNCTION vibecraft.org_ids_with_role(min_role text DEFAULT 'MEMBER')
 RETURNS uuid[]
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE
-        WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN
-            (SELECT coalesce(array_agg(o.id), '{}') FROM vibecraft.organizations o)
-        ELSE
-            (SELECT coalesce(array_agg(u.organization_id), '{}') FROM vibecraft.users u
-              WHERE u.id = vibecraft.current_user_id() AND u.organization_id IS NOT NULL
-                AND u.deleted_at IS NULL AND u.status = 'ACTIVE'
-                AND vibecraft.org_role_rank(u.role) >= vibecraft.org_role_rank(min_role))
-    END
+DECLARE
+    uid uuid := vibecraft.current_user_id();
+    rank integer := vibecraft.org_role_rank(min_role);
+BEGIN
+    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
+        RETURN (SELECT coalesce(array_agg(o.id), '{}') FROM vibecraft.organizations o);
+    END IF;
+    RETURN (SELECT coalesce(array_agg(u.organization_id), '{}') FROM vibecraft.users u
+             WHERE u.id = uid AND u.organization_id IS NOT NULL AND u.deleted_at IS NULL
+               AND u.status = 'ACTIVE' AND vibecraft.org_role_rank(u.role) >= rank);
+END
 $$;
 
 CREATE FUNCTION vibecraft.has_org_role(org_id uuid, min_role text DEFAULT 'member')
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL RESTRICTED SECURITY DEFINER
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT org_id = ANY (vibecraft.org_ids_with_role(min_role))
+BEGIN
+    RETURN org_id = ANY (vibecraft.org_ids_with_role(min_role));
+END
 $$;
 
 -- Owner isolation for big tables: policies say
@@ -123,20 +139,28 @@ $$;
 -- condition, unlike `user_id = uid OR is_admin()`, which no index can serve.
 CREATE FUNCTION vibecraft.owner_scope_low()
 RETURNS uuid
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN '00000000-0000-0000-0000-000000000000'::uuid
-                ELSE coalesce(vibecraft.current_user_id(), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid) END
+BEGIN
+    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
+        RETURN '00000000-0000-0000-0000-000000000000'::uuid;
+    END IF;
+    RETURN coalesce(vibecraft.current_user_id(), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
+END
 $$;
 
 CREATE FUNCTION vibecraft.owner_scope_high()
 RETURNS uuid
-LANGUAGE sql STABLE PARALLEL RESTRICTED
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT CASE WHEN vibecraft.is_service() OR vibecraft.is_admin() THEN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid
-                ELSE coalesce(vibecraft.current_user_id(), '00000000-0000-0000-0000-000000000000'::uuid) END
+BEGIN
+    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
+        RETURN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid;
+    END IF;
+    RETURN coalesce(vibecraft.current_user_id(), '00000000-0000-0000-0000-000000000000'::uuid);
+END
 $$;
 
 -- The creator of a project is its owner member.

@@ -5,6 +5,8 @@
 
 use pgrx::prelude::*;
 
+mod api_keys;
+mod crypto;
 mod errors;
 mod health;
 mod identity;
@@ -61,7 +63,23 @@ extension_sql_file!(
     ]
 );
 extension_sql_file!("../sql/policies.sql", name = "policies", requires = ["identity"]);
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["policies"]);
+extension_sql_file!(
+    "../sql/secrets.sql",
+    name = "secrets",
+    requires = [
+        "policies",
+        crypto::encrypt_api_key,
+        crypto::decrypt_api_key,
+        crypto::encryption_key_id,
+        crypto::encryption_key_ids,
+        api_keys::new_api_key_secret,
+        api_keys::api_key_prefix,
+        api_keys::validate_api_key,
+        api_keys::authenticate_api_key,
+        api_keys::flush_api_key_usage
+    ]
+);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["secrets"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -1,0 +1,7 @@
+-- user: vibecraft_bench_user
+-- One user's prompts, filtered by row-level security (claims as PostgREST sends them).
+\set u random(1, 1000)
+BEGIN;
+SELECT set_config('request.jwt.claims', '{"sub": "b0000000-0000-4000-8000-' || lpad(:u::text, 12, '0') || '", "role": "authenticated"}', true);
+SELECT count(*), sum(tokens_used), max(created_at) FROM vibecraft.prompt_history;
+END;
