@@ -11,7 +11,7 @@ ROUNDS="${BENCH_ROUNDS:-5}"
 ONLY="${BENCH_ONLY:-.}"
 OUT="${BENCH_OUT:-$PROJECT_DIR/bench/results.md}"
 PORT="${VIBECRAFT_BENCH_PORT:-28818}"
-DATA="$CARGO_TARGET_DIR/bench-cluster"
+DATA="$CARGO_TARGET_DIR/bench-cluster-$PORT"
 DB=vibecraft_bench
 CLIENTS=2
 
@@ -77,13 +77,16 @@ while IFS=$'\t' read -r name sync ours peer floor target; do
     vs_peer=$(ratio "$mo" "$mp"); vs_floor=$(ratio "$mo" "$mf")
     verdict="-"
     if [ "$target" != "-" ]; then
-        kind="${target%%>=*}"; want="${target##*>=}"
-        got=$([ "$kind" = peer ] && echo "$vs_peer" || echo "$vs_floor")
-        if awk -v g="$got" -v w="$want" 'BEGIN {exit !(g >= w)}'; then
-            verdict="met ($kind ≥ $want)"; met=$((met + 1))
-        else
-            verdict="**missed** ($kind ≥ $want)"; missed=$((missed + 1))
-        fi
+        verdict=""
+        for t in ${target//,/ }; do
+            kind="${t%%>=*}"; want="${t##*>=}"
+            got=$([ "$kind" = peer ] && echo "$vs_peer" || echo "$vs_floor")
+            if awk -v g="$got" -v w="$want" 'BEGIN {exit !(g >= w)}'; then
+                verdict="$verdict${verdict:+; }met ($kind ≥ $want)"; met=$((met + 1))
+            else
+                verdict="$verdict${verdict:+; }**missed** ($kind ≥ $want)"; missed=$((missed + 1))
+            fi
+        done
     fi
     if [ "$peer" = - ]; then vs_peer="-"; peer_tps="-"; else peer_tps=$(printf '%.0f' "$mp"); fi
     printf '   vibecraft %s tps, peer %s tps (%s x), floor %s tps (%s x): %s\n' "$mo" "$peer_tps" "$vs_peer" "$mf" "$vs_floor" "$verdict"

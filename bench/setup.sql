@@ -45,3 +45,18 @@ DO $$ BEGIN
 END $$;
 ALTER ROLE vibecraft_bench_user SET vibecraft.trust_request_claims = on;
 ANALYZE;
+
+-- 1,000 API keys, one per bench user, with known secrets vc_live_<00000001>_kkk...
+\i bench/peers/secrets.sql
+INSERT INTO vibecraft.api_keys (user_id, name, key_prefix, key_hash, scopes)
+SELECT ('b0000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'bench key ' || g,
+       'vc_live_' || lpad(g::text, 8, '0'),
+       sha256(convert_to('vc_live_' || lpad(g::text, 8, '0') || '_' || repeat('k', 43), 'UTF8')), '{bench}'
+  FROM generate_series(1, 1000) g;
+ANALYZE vibecraft.api_keys;
+
+-- One envelope of each kind, for the decryption measurements.
+CREATE TABLE public.bench_sealed (kind text PRIMARY KEY, ciphertext text NOT NULL);
+INSERT INTO public.bench_sealed VALUES
+    ('native', vibecraft.encrypt_api_key('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'bench-user-openai')),
+    ('pgcrypto', public.pgp_sym_encrypt('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'a-passphrase-from-VITE_ENCRYPTION_KEY')::text);

@@ -99,7 +99,7 @@ if [ -n "$specs" ]; then
     run_tier "tier 3: pg_test/specs (pg_isolation_regress)" "$LOGS/pg_isolation.log" -- \
         "$PGXS_TEST/isolation/pg_isolation_regress" "${common_regress[@]}" \
         --outputdir="$CARGO_TARGET_DIR/pg_isolation" --dbname=vibecraft_isolation \
-        --load-extension=vibecraft $specs
+        --load-extension=pg_trgm --load-extension=vibecraft $specs
     count_regress "$LOGS/pg_isolation.log" "$TIER_RC" "pg_isolation_regress"
     [ -f "$CARGO_TARGET_DIR/pg_isolation/regression.diffs" ] && head -n 80 "$CARGO_TARGET_DIR/pg_isolation/regression.diffs"
 fi
@@ -118,7 +118,7 @@ run_tier "tier 5: make bench, smoke mode (no timing assertions)" "$LOGS/bench_sm
     env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_OUT="$CARGO_TARGET_DIR/bench-smoke.md" \
     VIBECRAFT_BENCH_PORT="${VIBECRAFT_BENCH_SMOKE_PORT:-28819}" bash bench/run.sh
 expected_rows=$(grep -cv '^#' bench/measurements.tsv)
-got_rows=$(grep -c '^| [A-Z]' "$CARGO_TARGET_DIR/bench-smoke.md" 2>/dev/null || true)
+got_rows=$(grep -cE '^\| .* \| (on|off) \| ' "$CARGO_TARGET_DIR/bench-smoke.md" 2>/dev/null || true)
 got_rows=${got_rows:-0}
 if [ "$TIER_RC" -eq 0 ] && [ "$got_rows" -eq "$expected_rows" ]; then
     PASSED=$((PASSED + 1)); echo "-- bench smoke: 1 passed, 0 failed ($got_rows measurements)"

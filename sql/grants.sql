@@ -32,6 +32,10 @@ GRANT EXECUTE ON FUNCTION vibecraft.save_provider_key(text, text), vibecraft.pro
     vibecraft.create_api_key(text, text[], timestamptz, uuid), vibecraft.revoke_api_key(uuid),
     vibecraft.flush_api_key_usage()
   TO vibecraft_authenticated, vibecraft_service;
+-- Credits: the functions check who may act for whom.
+GRANT EXECUTE ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text), vibecraft.add_credits(uuid, integer, text, text),
+    vibecraft.get_user_credits(uuid)
+  TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decrypt_api_key(text, text),
     vibecraft.encryption_key_ids(), vibecraft.rotate_encryption_key(), vibecraft.provider_key_binding(uuid, text)
   TO vibecraft_service;

@@ -172,7 +172,7 @@ COMMENT ON FUNCTION vibecraft.encrypt_api_key(text, text) IS 'AES-256-GCM envelo
 COMMENT ON FUNCTION vibecraft.decrypt_api_key(text, text) IS 'The plaintext of an envelope made by encrypt_api_key with the same associated_data; SQLSTATE 22023 when it was altered, moved or made with an unknown key. Service role only.';
 COMMENT ON FUNCTION vibecraft.encryption_key_id(text) IS 'The key id an encryption envelope names, or NULL when the value is not an envelope.';
 COMMENT ON FUNCTION vibecraft.encryption_key_ids() IS 'The key ids in vibecraft.encryption_keys, the encrypting key first (never the keys).';
-COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about a second, and at disconnect).';
+COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about five seconds, and at disconnect).';
 COMMENT ON FUNCTION vibecraft.authenticate_api_key(text) IS 'Sign in with a service API key for the rest of the transaction; SQLSTATE 28000 when the key is not valid.';
 COMMENT ON FUNCTION vibecraft.flush_api_key_usage() IS 'Add this connection''s buffered API key uses to api_keys.usage_count now; returns how many uses were added.';
 COMMENT ON FUNCTION vibecraft.new_api_key_secret(text) IS 'Internal: a fresh API key vc_<env>_<8 hex>_<43 characters>.';

@@ -6,7 +6,7 @@
 //!   * in the next validation once its oldest uncounted use is `FLUSH_AFTER_MS` old,
 //!   * when the connection closes (one short transaction at backend exit),
 //!   * when `vibecraft.flush_api_key_usage()` runs (daily maintenance calls it).
-//! So counts are exact within about a second on a busy connection and exact once the
+//! So counts are exact within about five seconds on a busy connection and exact once the
 //! connection closes or a flush runs; a hot key validated by many clients never
 //! serialises on its row. A flush inside a transaction that aborts is kept for later.
 
@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-const FLUSH_AFTER_MS: i64 = 1000;
+const FLUSH_AFTER_MS: i64 = 5000;
 
 #[derive(Default)]
 struct UsageBuffer {
@@ -194,7 +194,8 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
         return unknown;
     }
     let hash = sha256(api_key);
-    let row = as_table_owner(|| {
+    // The SQL functions that call this are SECURITY DEFINER: the lookup sees every key.
+    let row = {
         Spi::connect(|client| {
             let has_plan = LOOKUP_PLAN.with(|p| p.borrow().is_some());
             if !has_plan {
@@ -229,7 +230,7 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
                 ))
             })
         })
-    });
+    };
     let Some((Some(key_id), user_id, organization_id, scopes, Some(revoked), Some(expired))) = row else {
         return unknown;
     };
@@ -252,7 +253,8 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
 /// `vibecraft.validate_api_key(api_key, required_scope)`: one row saying whether the key
 /// is valid, whose it is and, when not valid, why (unknown, revoked, expired,
 /// missing_scope). A valid use is counted (see the module comment for when).
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn validate_api_key(
     api_key: Option<&str>,
     required_scope: default!(Option<&str>, "NULL"),
@@ -273,7 +275,8 @@ fn validate_api_key(
 
 /// `vibecraft.authenticate_api_key(key)`: sign in as the key's owner for the rest of the
 /// transaction, with the key's organization and scopes in the claims.
-#[pg_extern(volatile, parallel_unsafe)]
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
 fn authenticate_api_key(api_key: Option<&str>) -> pgrx::Uuid {
     let v = validate(api_key.unwrap_or(""), None);
     match (v.valid, v.user_id) {

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod api_keys;
+mod credits;
 mod crypto;
 mod errors;
 mod health;
@@ -79,7 +80,12 @@ extension_sql_file!(
         api_keys::flush_api_key_usage
     ]
 );
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["secrets"]);
+extension_sql_file!(
+    "../sql/credits.sql",
+    name = "credits",
+    requires = ["secrets", credits::deduct_credits, credits::add_credits, credits::get_user_credits]
+);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["credits"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -1,0 +1,1 @@
+SELECT (SELECT ciphertext FROM public.bench_sealed WHERE kind = 'native');

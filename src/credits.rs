@@ -1,0 +1,220 @@
+//! The credits ledger: `users.credits` is the balance, `credit_ledger` its history, and
+//! every change is one atomic statement that updates the balance and appends the ledger
+//! row together, so the ledger sums to the balance at every commit.
+//!
+//! Concurrency: a deduction is `UPDATE ... WHERE credits >= amount`; when two sessions
+//! race for the last credits, the second waits for the first's row lock and then finds
+//! too little (READ COMMITTED re-checks the condition), so the balance never goes below
+//! zero (a CHECK constraint stands behind that too). A deduction that runs while a
+//! top-up is uncommitted judges by the committed balance. With an idempotency key the user's
+//! row is locked first, so a concurrent call with the same key waits and then returns
+//! the first call's result. Only applied changes are remembered: a deduction refused
+//! for lack of credits may be retried with the same key.
+//!
+//! Who may call: a user for itself, the service role and admins for anyone;
+//! add_credits is for the service role and admins only.
+
+use crate::errors::raise;
+use crate::identity;
+use pgrx::prelude::*;
+use pgrx::spi::OwnedPreparedStatement;
+use pgrx::{PgBuiltInOids, PgOid};
+use std::cell::RefCell;
+
+thread_local! {
+    static PLANS: RefCell<Vec<(&'static str, OwnedPreparedStatement)>> = const { RefCell::new(Vec::new()) };
+}
+
+const DEDUCT: &str = "WITH debit AS (
+        UPDATE vibecraft.users SET credits = credits - $2
+         WHERE id = $1 AND credits >= $2
+        RETURNING id, credits)
+    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key)
+    SELECT id, -$2, credits, $3, $4, $5 FROM debit
+    RETURNING balance_after";
+
+const CREDIT: &str = "WITH credit AS (
+        UPDATE vibecraft.users SET credits = credits + $2
+         WHERE id = $1
+        RETURNING id, credits)
+    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key)
+    SELECT id, $2, credits, $3, $4, $5 FROM credit
+    RETURNING balance_after";
+
+/// Lock the user's row: a concurrent call with the same key waits here for the first.
+const LOCK_USER: &str = "SELECT u.credits FROM vibecraft.users u WHERE u.id = $1 FOR NO KEY UPDATE";
+
+/// Then find an earlier change with the key. A separate statement on purpose: in READ
+/// COMMITTED it takes a new snapshot, which sees what the call we waited for committed.
+const FIND_KEY: &str = "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
+      WHERE l.user_id = $1 AND l.idempotency_key = $2";
+
+const USER_EXISTS: &str = "SELECT count(*) FROM vibecraft.users WHERE id = $1";
+
+fn arg_types(sql: &'static str) -> Vec<PgOid> {
+    let uuid = PgOid::BuiltIn(PgBuiltInOids::UUIDOID);
+    let int4 = PgOid::BuiltIn(PgBuiltInOids::INT4OID);
+    let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+    match sql {
+        DEDUCT | CREDIT => vec![uuid, int4, text, uuid, text],
+        FIND_KEY => vec![uuid, text],
+        _ => vec![uuid],
+    }
+}
+
+/// Run one of this module's statements through a plan prepared once per backend.
+fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOnce(pgrx::spi::SpiTupleTable) -> T) -> T {
+    Spi::connect_mut(|client| {
+        let known = PLANS.with(|p| p.borrow().iter().any(|(s, _)| std::ptr::eq(*s, sql)));
+        if !known {
+            let plan = client
+                .prepare_mut(sql, &arg_types(sql))
+                .unwrap_or_else(|e| error!("vibecraft credits: cannot prepare a statement: {e}"))
+                .keep();
+            PLANS.with(|p| p.borrow_mut().push((sql, plan)));
+        }
+        PLANS.with(|p| {
+            let plans = p.borrow();
+            let (_, plan) = plans.iter().find(|(s, _)| std::ptr::eq(*s, sql)).expect("prepared above");
+            let table = client
+                .update(plan, None, args)
+                .unwrap_or_else(|e| error!("vibecraft credits: {e}"));
+            read(table)
+        })
+    })
+}
+
+fn check_amount(function: &str, amount: Option<i32>) -> i32 {
+    match amount {
+        Some(a) if a > 0 => a,
+        _ => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("vibecraft.{function}: amount must be a positive number of credits, not {}", amount.map_or("NULL".into(), |a| a.to_string())),
+            None,
+        ),
+    }
+}
+
+fn check_user(function: &str, user: Option<pgrx::Uuid>) -> pgrx::Uuid {
+    user.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function}: user_uuid must not be NULL"), None))
+}
+
+fn is_admin() -> bool {
+    Spi::get_one::<bool>("SELECT vibecraft.is_admin()").ok().flatten().unwrap_or(false)
+}
+
+/// A user may act for itself; the service role and admins for anyone.
+fn check_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool) {
+    if identity::caller_is_service() {
+        return;
+    }
+    let caller = identity::current_user();
+    if self_allowed && caller == Some(user) {
+        return;
+    }
+    if caller.is_some() && is_admin() {
+        return;
+    }
+    let what = if self_allowed { "only for yourself (or as the service role or an admin)" } else { "only as the service role or an admin" };
+    raise(
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("vibecraft.{function}: you may call this {what}"),
+        Some(if caller.is_none() { "Sign in with vibecraft.authenticate(jwt) in the same transaction first." } else { "Ask the backend (service role) to do it." }),
+    );
+}
+
+fn check_key<'a>(function: &str, key: Option<&'a str>) -> Option<&'a str> {
+    match key {
+        Some(k) if k.is_empty() || k.len() > 200 => raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("vibecraft.{function}: idempotency_key must be 1 to 200 characters"),
+            None,
+        ),
+        other => other,
+    }
+}
+
+fn unknown_user(function: &str) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function}: no such user"), None)
+}
+
+/// The earlier result for this key, after locking the user's row: Some(amount, balance_after).
+fn earlier_change(function: &str, user: pgrx::Uuid, key: &str) -> Option<(i32, i32)> {
+    if run(LOCK_USER, &[user.into()], |t| t.is_empty()) {
+        unknown_user(function);
+    }
+    run(FIND_KEY, &[user.into(), key.into()], |t| {
+        let row = t.first();
+        if row.is_empty() {
+            return None;
+        }
+        Some((row.get::<i32>(1).ok().flatten()?, row.get::<i32>(2).ok().flatten()?))
+    })
+}
+
+/// `vibecraft.deduct_credits(user_uuid, amount, reason, idempotency_key)`: true when the
+/// credits were taken (with a ledger row), false and no change when the balance is too low.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn deduct_credits(
+    user_uuid: Option<pgrx::Uuid>,
+    amount: Option<i32>,
+    reason: default!(Option<&str>, "NULL"),
+    idempotency_key: default!(Option<&str>, "NULL"),
+) -> bool {
+    let user = check_user("deduct_credits", user_uuid);
+    let amount = check_amount("deduct_credits", amount);
+    let key = check_key("deduct_credits", idempotency_key);
+    check_may_act_for("deduct_credits", user, true);
+    if let Some(key) = key {
+        if let Some((earlier, _)) = earlier_change("deduct_credits", user, key) {
+            return earlier < 0;
+        }
+    }
+    let actor = identity::current_user();
+    let done = run(DEDUCT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into()], |t| !t.is_empty());
+    if !done && key.is_none() && run(USER_EXISTS, &[user.into()], |t| t.first().get::<i64>(1).ok().flatten()) == Some(0) {
+        unknown_user("deduct_credits");
+    }
+    done
+}
+
+/// `vibecraft.add_credits(user_uuid, amount, reason, idempotency_key)`: the new balance.
+/// The service role and admins only.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn add_credits(
+    user_uuid: Option<pgrx::Uuid>,
+    amount: Option<i32>,
+    reason: default!(Option<&str>, "NULL"),
+    idempotency_key: default!(Option<&str>, "NULL"),
+) -> i32 {
+    let user = check_user("add_credits", user_uuid);
+    let amount = check_amount("add_credits", amount);
+    let key = check_key("add_credits", idempotency_key);
+    check_may_act_for("add_credits", user, false);
+    if let Some(key) = key {
+        if let Some((_, balance)) = earlier_change("add_credits", user, key) {
+            return balance;
+        }
+    }
+    let actor = identity::current_user();
+    run(CREDIT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into()], |t| {
+        if t.is_empty() {
+            unknown_user("add_credits");
+        }
+        t.first().get::<i32>(1).ok().flatten().expect("balance_after is NOT NULL")
+    })
+}
+
+/// `vibecraft.get_user_credits(user_uuid)`: the balance (a user its own, the service
+/// role and admins anyone's); NULL for an unknown user.
+#[pg_extern(stable, parallel_restricted, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
+    let user = check_user("get_user_credits", user_uuid);
+    check_may_act_for("get_user_credits", user, true);
+    Spi::get_one_with_args::<i32>("SELECT credits FROM vibecraft.users WHERE id = $1", &[user.into()])
+        .ok()
+        .flatten()
+}
