@@ -35,6 +35,7 @@ RESET vibecraft.encryption_keys;
 
 -- Provider keys under v1, then rotation to v2, then v1 removed: nothing is lost.
 SELECT vibecraft.seed_demo_data() IS NOT NULL AS seeded;
+DELETE FROM vibecraft.api_configurations;  -- (start from none: the demo has one)
 INSERT INTO vibecraft.api_configurations (user_id, provider, api_key_encrypted, key_hint)
 SELECT u.id, 'openai', vibecraft.encrypt_api_key('sk-proj-' || repeat(left(u.id::text, 8), 4),
                                                    vibecraft.provider_key_binding(u.id, 'openai')), 'xxxx'

@@ -37,6 +37,8 @@ fn users_spend_their_own_credits_and_nothing_more() {
     assert!(took);
     let balance: i32 = tx.query_one("SELECT vibecraft.get_user_credits($1::text::uuid)", &[&MIA]).unwrap().get(0);
     assert_eq!(balance, 590);
+    let stats: serde_json::Value = tx.query_one("SELECT vibecraft.get_user_stats($1::text::uuid)", &[&MIA]).unwrap().get(0);
+    assert_eq!((stats["credits"].as_i64(), stats["credits_spent"].as_i64()), (Some(590), Some(10)), "{stats}");
     let too_much: bool = tx.query_one("SELECT vibecraft.deduct_credits($1::text::uuid, 100000)", &[&MIA]).unwrap().get(0);
     assert!(!too_much, "a deduction above the balance is refused");
     tx.commit().unwrap();
@@ -45,6 +47,7 @@ fn users_spend_their_own_credits_and_nothing_more() {
         ("add credits to itself", format!("SELECT vibecraft.add_credits('{MIA}', 1000)")),
         ("deduct another user's credits", format!("SELECT vibecraft.deduct_credits('{MAX}', 1)")),
         ("read another user's balance", format!("SELECT vibecraft.get_user_credits('{MAX}')")),
+        ("read another user's statistics", format!("SELECT vibecraft.get_user_stats('{MAX}')")),
     ] {
         let mut tx = signed_in(&mut mia, MIA);
         assert_eq!(sqlstate(tx.query_one(sql.as_str(), &[])), "42501", "a user cannot {what}");

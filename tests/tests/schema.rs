@@ -52,13 +52,7 @@ fn dump_and_restore_keeps_every_row() {
     su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
     let before = row_counts(&mut su);
     assert!(before.len() >= 39, "expected the whole schema, found {} tables", before.len());
-    // api_configurations holds encrypted provider keys: its rows come from
-    // save_provider_key once the keyring exists (the secrets issue), not from fake ciphertext.
-    let empty: Vec<_> = before
-        .iter()
-        .filter(|(t, n)| *n == 0 && t != "api_configurations")
-        .map(|(t, _)| t.clone())
-        .collect();
+    let empty: Vec<_> = before.iter().filter(|(_, n)| *n == 0).map(|(t, _)| t.clone()).collect();
     assert!(empty.is_empty(), "demo data leaves no table empty, but these are: {empty:?}");
 
     let dump = std::env::temp_dir().join(format!("vibecraft-dump-{}.pgdump", std::process::id()));
@@ -89,6 +83,12 @@ fn dump_and_restore_keeps_every_row() {
 
     let mut restored = connect(&format!("{} dbname={target}", superuser_dsn()));
     assert_eq!(row_counts(&mut restored), before);
+    // Encrypted provider keys survive the round trip and still decrypt (same keyring).
+    let key: String = restored
+        .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234");
     // Reference rows come from CREATE EXTENSION, user rows from the dump: no duplicates.
     let providers: i64 = restored
         .query_one("SELECT count(*) FROM vibecraft.ai_providers", &[])

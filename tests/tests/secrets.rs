@@ -89,7 +89,8 @@ fn api_keys_are_shown_once_stored_hashed_and_refused_with_a_reason() {
         .get(0);
     tx.commit().unwrap();
     assert!(key.starts_with("vc_live_") && key.len() >= 8 + 9 + 43, "{key}");
-    let secret = key.rsplit('_').next().unwrap();
+    let secret = &key["vc_live_".len() + 9..]; // after vc_live_<8 hex>_ (the secret itself may contain _)
+    assert_eq!(secret.len(), 43);
     let found: i64 = su
         .query_one(
             "SELECT count(*) FROM vibecraft.api_keys k WHERE row_to_json(k)::text LIKE '%' || $1 || '%'",
