@@ -60,3 +60,12 @@ CREATE TABLE public.bench_sealed (kind text PRIMARY KEY, ciphertext text NOT NUL
 INSERT INTO public.bench_sealed VALUES
     ('native', vibecraft.encrypt_api_key('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'bench-user-openai')),
     ('pgcrypto', public.pgp_sym_encrypt('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'a-passphrase-from-VITE_ENCRYPTION_KEY')::text);
+
+-- 100,000 ledger rows: each bench user got 1,000,000 credits and spent 99 of them.
+\i bench/peers/credits.sql
+INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason)
+SELECT ('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
+       CASE WHEN s = 0 THEN 1000000 ELSE -1 END, 1000000 - s, CASE WHEN s = 0 THEN 'grant' ELSE 'spend' END
+  FROM generate_series(1, 1000) u, generate_series(0, 99) s;
+UPDATE vibecraft.users SET credits = 1000000 - 99 WHERE email LIKE 'bench%@example.com';
+ANALYZE vibecraft.credit_ledger, vibecraft.users;

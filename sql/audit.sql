@@ -90,3 +90,6 @@ SELECT vibecraft.enable_audit(t::regclass)
                     'vibecraft.api_configurations', 'vibecraft.orders',
                     'vibecraft.payments', 'vibecraft.system_settings', 'vibecraft.agents',
                     'vibecraft.models', 'vibecraft.canvases']) AS t;
+
+COMMENT ON FUNCTION vibecraft.audit_trigger() IS
+    'Trigger behind enable_audit: writes one vibecraft.audit_logs row per changed row (and per TRUNCATE). Its arguments name extra columns to leave out.';

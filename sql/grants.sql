@@ -64,13 +64,13 @@ BEGIN
               WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v')
                 AND c.relname NOT IN ('credit_ledger', 'payments', 'audit_logs', 'admin_logs',
                                       'feedback_analytics', 'verification_tokens', 'users',
-                                      'user_profiles', 'admin_dashboard') LOOP
+                                      'user_profiles', 'admin_dashboard', 'user_dashboard') LOOP
         EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO vibecraft_authenticated', r);
     END LOOP;
 END
 $grants$;
 GRANT SELECT ON vibecraft.credit_ledger, vibecraft.payments, vibecraft.audit_logs, vibecraft.admin_logs,
-    vibecraft.feedback_analytics, vibecraft.admin_dashboard
+    vibecraft.feedback_analytics, vibecraft.admin_dashboard, vibecraft.user_dashboard
   TO vibecraft_authenticated;
 GRANT INSERT ON vibecraft.admin_logs TO vibecraft_authenticated;
 GRANT UPDATE ON vibecraft.payments, vibecraft.feedback_analytics TO vibecraft_authenticated;

@@ -191,3 +191,14 @@ COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller ho
 COMMENT ON FUNCTION vibecraft.owner_scope_low() IS 'Lower bound of the user ids the caller may see as owner: its own id; everything for admins and the service role; nothing when signed out.';
 COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids the caller may see as owner (see owner_scope_low).';
 COMMENT ON FUNCTION vibecraft.add_project_owner() IS 'Trigger: the creator of a project becomes its owner member.';
+
+-- The native identity functions (src/identity/).
+COMMENT ON FUNCTION vibecraft.authenticate(text) IS
+    'Verify an HS256 JWT signed with vibecraft.jwt_secret (exp and sub required; exp and nbf checked; any other alg refused) and act as its subject until the end of the current transaction; returns the user id. SQLSTATE 28000 says why a token was refused.';
+COMMENT ON FUNCTION vibecraft.sign_out() IS 'Forget the identity established in this transaction; true when there was one.';
+COMMENT ON FUNCTION vibecraft.current_user_id() IS
+    'The calling user: the identity established in this transaction, else the PostgREST claims where a superuser trusts them for this role, else NULL. What every policy uses.';
+COMMENT ON FUNCTION vibecraft.jwt_claims() IS 'The verified claims of the caller''s token (or trusted PostgREST claims), else NULL.';
+COMMENT ON FUNCTION vibecraft.current_org_claim() IS 'The organization named by the caller''s token (organization_id or org_id, also under app_metadata), else NULL.';
+COMMENT ON FUNCTION vibecraft.is_service() IS
+    'Whether the caller acts as the backend: its role (login or SET ROLE) has the privileges of vibecraft_service, or its token''s role is service_role.';

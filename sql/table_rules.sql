@@ -80,3 +80,7 @@ BEGIN
     END LOOP;
 END
 $dump$;
+
+COMMENT ON FUNCTION vibecraft.set_updated_at() IS
+    'Trigger: BEFORE UPDATE ... FOR EACH ROW, sets updated_at (or the column named by the trigger argument) to the transaction time. Native; a drop-in for contrib moddatetime.';
+COMMENT ON FUNCTION vibecraft.uuid_generate_v7() IS 'A time-ordered UUID (version 7), strictly increasing within a connection; the key of log tables.';

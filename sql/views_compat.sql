@@ -31,12 +31,9 @@ SELECT id, project_id, user_id, framework_id, framework_name, model, provider, u
  WHERE project_id IS NOT NULL
   WITH CASCADED CHECK OPTION;
 
+-- (one concept, two seed names: the second is a view of the first)
 CREATE VIEW vibecraft.prompt_generations WITH (security_invoker = true) AS
-SELECT id, project_id, user_id, framework_id, framework_name, model, provider, user_input,
-       ai_response, temperature, max_tokens, processing_time_ms, tokens_used, cost_usd, status,
-       error_message, metadata, created_at, updated_at
-  FROM vibecraft.prompt_history
- WHERE project_id IS NOT NULL
+SELECT * FROM vibecraft.project_prompts
   WITH CASCADED CHECK OPTION;
 
 -- Visual Prompt Builder's audio_recordings: the audio assets.

@@ -60,7 +60,10 @@ extension_sql_file!(
         "audit",
         identity::current_user_id,
         identity::current_org_claim,
-        identity::is_service
+        identity::is_service,
+        identity::jwt_claims,
+        identity::sign_out,
+        identity::jwt::authenticate
     ]
 );
 extension_sql_file!("../sql/policies.sql", name = "policies", requires = ["identity"]);

@@ -1,0 +1,3 @@
+\set u 1
+WITH debit AS (UPDATE vibecraft.users SET credits = credits - 1 WHERE id = ('b0000000-0000-4000-8000-' || lpad(:u::text, 12, '0'))::uuid AND credits >= 1 RETURNING id, credits)
+INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason) SELECT id, -1, credits, 'bench' FROM debit;
