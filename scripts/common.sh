@@ -52,11 +52,13 @@ psql_at() { # psql_at PORT DB [psql args...]
 
 # cargo-pgrx overwrites vibecraft.so in place; a running server that has it mapped
 # (every server that preloads it) could crash. Unlinking first gives the new build a
-# new inode and leaves running servers on the old one until they restart.
+# new inode and leaves running servers on the old one until they restart. The control
+# and script files go too, so that an ordinary user can install over files root left.
 unlink_installed_library() {
-    local so
-    so="$("$PG_CONFIG" --pkglibdir)/vibecraft.so"
-    if [ -e "$so" ]; then
-        if [ -w "$(dirname "$so")" ]; then rm -f "$so"; else sudo rm -f "$so"; fi
-    fi
+    local f
+    for f in "$("$PG_CONFIG" --pkglibdir)/vibecraft.so" "$("$PG_CONFIG" --sharedir)"/extension/vibecraft.control \
+             "$("$PG_CONFIG" --sharedir)"/extension/vibecraft--*.sql; do
+        [ -e "$f" ] || continue
+        if [ -w "$(dirname "$f")" ]; then rm -f "$f"; else sudo rm -f "$f"; fi
+    done
 }
