@@ -100,6 +100,32 @@ while IFS=$'\t' read -r name sync ours peer floor target; do
     rows+=("| $name | $sync | $(printf '%.0f' "$mo") | \`$ours\` / \`$peer\` / \`$floor\` | $peer_tps | $(printf '%.0f' "$mf") | $vs_peer | $vs_floor | $verdict |")
 done < bench/measurements.tsv
 
+# Memory: resident memory of one backend before and after BENCH_MEMORY_CALLS calls (after
+# a warm-up of a tenth as many), read from /proc/self/status by the backend itself.
+CALLS="${BENCH_MEMORY_CALLS:-100000}"
+memory_rows=()
+# RssAnon: the backend's private memory (malloc and palloc), not the shared buffers it maps.
+rss_kb() { echo "SELECT (regexp_match(pg_read_file('/proc/self/status'), 'RssAnon:\\s+(\\d+)'))[1];"; }
+while IFS=$'\t' read -r name statement; do
+    case "$name" in ''|'#'*) continue ;; esac
+    say "memory: $name ($CALLS calls)"
+    # A COMMIT every 1,000 calls: what a transaction rightly holds until its end (its
+    # trigger queue, locks) must not pass for a leak.
+    loop() { echo "DO \$m\$ BEGIN FOR i IN 1..$1 LOOP $statement IF i % 1000 = 0 THEN COMMIT; END IF; END LOOP; END \$m\$;"; }
+    out=$(psql_at "$PORT" "$DB" -qAt <<SQL
+SET synchronous_commit = off;
+$(loop $((CALLS / 10)))
+$(rss_kb)
+$(loop "$CALLS")
+$(rss_kb)
+SQL
+) || die "memory measurement failed: $name"
+    before=$(echo "$out" | sed -n 1p); after=$(echo "$out" | sed -n 2p)
+    growth=$(awk -v a="$after" -v b="$before" 'BEGIN {printf "%.1f", (a - b) * 1024 / '"$CALLS"'}')
+    echo "   private memory $before kB after warm-up, $after kB after $CALLS more calls ($growth bytes per call)"
+    memory_rows+=("| $name | $before | $after | $growth |")
+done < bench/memory.tsv
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 {
     echo "# vibecraft benchmark results"
@@ -116,6 +142,16 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     printf '%s\n' "${rows[@]}"
     echo
     echo "Targets: $met met, $missed missed."
+    echo
+    echo "## Memory"
+    echo
+    echo "Private resident memory (RssAnon) of one backend after a warm-up of $((CALLS / 10)) calls, and after $CALLS"
+    echo "more calls in the same backend (a PL/pgSQL loop committing every 1,000 calls; bench/memory.tsv)."
+    echo "Growth near zero bytes per call means no leak."
+    echo
+    echo "| function | kB after warm-up | kB after $CALLS calls | growth, bytes per call |"
+    echo "| --- | ---: | ---: | ---: |"
+    printf '%s\n' "${memory_rows[@]}"
     if [ "${#notes[@]}" -gt 0 ]; then
         echo
         echo "Targets out of reach on this machine (computed from the figures above):"

@@ -115,10 +115,10 @@ count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 # The harness runs end to end (1 s per script, 1 round) so it cannot rot; timings are
 # not asserted here. It passes when every measurement produced a row.
 run_tier "tier 5: make bench, smoke mode (no timing assertions)" "$LOGS/bench_smoke.log" -- \
-    env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_OUT="$CARGO_TARGET_DIR/bench-smoke.md" \
+    env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_MEMORY_CALLS=2000 BENCH_OUT="$CARGO_TARGET_DIR/bench-smoke.md" \
     VIBECRAFT_BENCH_PORT="${VIBECRAFT_BENCH_SMOKE_PORT:-28819}" bash bench/run.sh
-expected_rows=$(grep -cv '^#' bench/measurements.tsv)
-got_rows=$(grep -cE '^\| .* \| (on|off) \| ' "$CARGO_TARGET_DIR/bench-smoke.md" 2>/dev/null || true)
+expected_rows=$(( $(grep -cv '^#' bench/measurements.tsv) + $(grep -cv '^#' bench/memory.tsv) ))
+got_rows=$(grep -cE '^\| .* \| (on|off) \| |^\| [^|]+ \| [0-9]+ \| [0-9]+ \| ' "$CARGO_TARGET_DIR/bench-smoke.md" 2>/dev/null || true)
 got_rows=${got_rows:-0}
 if [ "$TIER_RC" -eq 0 ] && [ "$got_rows" -eq "$expected_rows" ]; then
     PASSED=$((PASSED + 1)); echo "-- bench smoke: 1 passed, 0 failed ($got_rows measurements)"
