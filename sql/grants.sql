@@ -37,6 +37,8 @@ GRANT EXECUTE ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text), v
     vibecraft.get_user_credits(uuid)
   TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid) TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid)
+  TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decrypt_api_key(text, text),
     vibecraft.encryption_key_ids(), vibecraft.rotate_encryption_key(), vibecraft.provider_key_binding(uuid, text)
   TO vibecraft_service;

@@ -88,7 +88,8 @@ extension_sql_file!(
     name = "credits",
     requires = ["secrets", credits::deduct_credits, credits::add_credits, credits::get_user_credits]
 );
-extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["credits"]);
+extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["credits"]);
+extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["usage"]);
 extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["stats"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
