@@ -65,7 +65,7 @@ fn arg_types(sql: &'static str) -> Vec<PgOid> {
 /// Run one of this module's statements through a plan prepared once per backend.
 fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOnce(pgrx::spi::SpiTupleTable) -> T) -> T {
     Spi::connect_mut(|client| {
-        let known = PLANS.with(|p| p.borrow().iter().any(|(s, _)| std::ptr::eq(*s, sql)));
+        let known = PLANS.with(|p| p.borrow().iter().any(|(s, _)| *s == sql));
         if !known {
             let plan = client
                 .prepare_mut(sql, &arg_types(sql))
@@ -75,7 +75,7 @@ fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOn
         }
         PLANS.with(|p| {
             let plans = p.borrow();
-            let (_, plan) = plans.iter().find(|(s, _)| std::ptr::eq(*s, sql)).expect("prepared above");
+            let (_, plan) = plans.iter().find(|(s, _)| *s == sql).expect("prepared above");
             let table = client
                 .update(plan, None, args)
                 .unwrap_or_else(|e| error!("vibecraft credits: {e}"));

@@ -62,8 +62,8 @@ struct AuditedTable {
     table_name: String,
     /// Audited columns (dropped and excluded ones removed), in table order.
     columns: Vec<Column>,
-    /// Positions (into the tuple) of the primary key columns.
-    primary_key: Vec<usize>,
+    /// Primary key columns: (position in the tuple, output function of its type).
+    primary_key: Vec<(usize, pg_sys::Oid)>,
     /// Position of a uuid `organization_id` column, to scope the audit row.
     organization_id: Option<usize>,
     /// Owner of vibecraft.audit_logs: the audit row is written with its rights, so that
@@ -199,6 +199,13 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         .unwrap_or_default()
         .into_iter()
         .filter_map(|attnum| by_attnum.get(&attnum).copied())
+        .map(|index| {
+            let mut output_fn = pg_sys::InvalidOid;
+            let mut is_varlena = false;
+            // SAFETY: a catalog lookup for a live attribute's type.
+            unsafe { pg_sys::getTypeOutputInfo(attrs[index].atttypid, &mut output_fn, &mut is_varlena) };
+            (index, output_fn)
+        })
         .collect();
 
     let info = Rc::new(AuditedTable {
@@ -345,25 +352,23 @@ fn push_object(out: &mut String, table: &AuditedTable, row: &Row, only: Option<&
     out.push('}');
 }
 
-fn record_id(table: &AuditedTable, tupdesc: pg_sys::TupleDesc, row: &Row) -> Option<String> {
+fn record_id(table: &AuditedTable, row: &Row) -> Option<String> {
     if table.primary_key.is_empty() {
         return None;
     }
     let parts: Vec<String> = table
         .primary_key
         .iter()
-        .map(|&index| {
+        .map(|&(index, output_fn)| {
             if row.nulls[index] {
                 return String::new();
             }
-            // SAFETY: index is a live attribute of this tuple descriptor.
-            let typid = unsafe { (*tupdesc).attrs.as_slice((*tupdesc).natts as usize)[index].atttypid };
-            let mut output_fn = pg_sys::InvalidOid;
-            let mut is_varlena = false;
+            // SAFETY: the output function of this column's type on a non-null value of it.
             unsafe {
-                pg_sys::getTypeOutputInfo(typid, &mut output_fn, &mut is_varlena);
                 let cstr = pg_sys::OidOutputFunctionCall(output_fn, row.values[index]);
-                CStr::from_ptr(cstr).to_string_lossy().into_owned()
+                let text = CStr::from_ptr(cstr).to_string_lossy().into_owned();
+                pg_sys::pfree(cstr.cast());
+                text
             }
         })
         .collect();
@@ -633,7 +638,7 @@ fn audit_trigger<'a>(
             changes.push('}');
             AuditRow {
                 action: "insert",
-                resource_id: record_id(&table, tupdesc, &new),
+                resource_id: record_id(&table, &new),
                 organization_id: organization_of(&table, &new),
                 changes: Some(changes),
             }
@@ -645,7 +650,7 @@ fn audit_trigger<'a>(
             changes.push_str(",\"after\":null}");
             AuditRow {
                 action: "delete",
-                resource_id: record_id(&table, tupdesc, &old),
+                resource_id: record_id(&table, &old),
                 organization_id: organization_of(&table, &old),
                 changes: Some(changes),
             }
@@ -678,7 +683,7 @@ fn audit_trigger<'a>(
             changes.push('}');
             AuditRow {
                 action: "update",
-                resource_id: record_id(&table, tupdesc, &new),
+                resource_id: record_id(&table, &new),
                 organization_id: organization_of(&table, &new),
                 changes: Some(changes),
             }
