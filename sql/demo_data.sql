@@ -43,14 +43,14 @@ BEGIN
     ON CONFLICT (user_id) DO NOTHING;
 
     -- Credits: the ledger is the history, users.credits its running sum.
-    INSERT INTO vibecraft.credit_ledger (id, user_id, amount, balance_after, reason, idempotency_key) VALUES
-        ('d3000000-0000-4000-8000-000000000001', u_admin, 1000, 1000, 'signup bonus', 'demo-signup'),
-        ('d3000000-0000-4000-8000-000000000002', u_manager, 500, 500, 'signup bonus', 'demo-signup'),
-        ('d3000000-0000-4000-8000-000000000003', u_member, 100, 100, 'signup bonus', 'demo-signup'),
-        ('d3000000-0000-4000-8000-000000000004', u_member, 500, 600, 'credit purchase', 'demo-purchase'),
-        ('d3000000-0000-4000-8000-000000000005', u_member, -5, 595, 'stock download', 'demo-order-1'),
-        ('d3000000-0000-4000-8000-000000000006', u_ent, 5000, 5000, 'signup bonus', 'demo-signup'),
-        ('d3000000-0000-4000-8000-000000000007', u_start, 100, 100, 'signup bonus', 'demo-signup')
+    INSERT INTO vibecraft.credit_ledger (id, user_id, amount, balance_after, reason, idempotency_key, reference_type, reference_id) VALUES
+        ('d3000000-0000-4000-8000-000000000001', u_admin, 1000, 1000, 'signup bonus', 'demo-signup', NULL, NULL),
+        ('d3000000-0000-4000-8000-000000000002', u_manager, 500, 500, 'signup bonus', 'demo-signup', NULL, NULL),
+        ('d3000000-0000-4000-8000-000000000003', u_member, 100, 100, 'signup bonus', 'demo-signup', NULL, NULL),
+        ('d3000000-0000-4000-8000-000000000004', u_member, 500, 600, 'credit purchase', 'demo-purchase', 'order', 'de000000-0000-4000-8000-000000000002'),
+        ('d3000000-0000-4000-8000-000000000005', u_member, -5, 595, 'order stock_download', 'demo-order-1', 'order', 'de000000-0000-4000-8000-000000000001'),
+        ('d3000000-0000-4000-8000-000000000006', u_ent, 5000, 5000, 'signup bonus', 'demo-signup', NULL, NULL),
+        ('d3000000-0000-4000-8000-000000000007', u_start, 100, 100, 'signup bonus', 'demo-signup', NULL, NULL)
     ON CONFLICT DO NOTHING;
     UPDATE vibecraft.users u
        SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)

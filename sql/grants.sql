@@ -36,6 +36,16 @@ GRANT EXECUTE ON FUNCTION vibecraft.save_provider_key(text, text), vibecraft.pro
 GRANT EXECUTE ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text), vibecraft.add_credits(uuid, integer, text, text),
     vibecraft.get_user_credits(uuid)
   TO vibecraft_authenticated, vibecraft_service;
+-- Orders and rate limits: the functions check who may act for whom.
+GRANT EXECUTE ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, numeric, jsonb),
+    vibecraft.cancel_order(uuid), vibecraft.refund_order_credits(uuid), vibecraft.refund_payment(uuid, numeric),
+    vibecraft.record_download(uuid),
+    vibecraft.check_rate_limit(uuid, text, integer, interval), vibecraft.check_api_key_rate_limit(uuid),
+    vibecraft.check_provider_rate_limit(text, uuid)
+  TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads(), vibecraft.compact_rate_limits(),
+    vibecraft.rate_limit_state()
+  TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid)
   TO vibecraft_authenticated, vibecraft_service;

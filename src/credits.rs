@@ -29,16 +29,16 @@ const DEDUCT: &str = "WITH debit AS (
         UPDATE vibecraft.users SET credits = credits - $2
          WHERE id = $1 AND credits >= $2
         RETURNING id, credits)
-    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key)
-    SELECT id, -$2, credits, $3, $4, $5 FROM debit
+    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
+    SELECT id, -$2, credits, $3, $4, $5, $6, $7 FROM debit
     RETURNING balance_after";
 
 const CREDIT: &str = "WITH credit AS (
         UPDATE vibecraft.users SET credits = credits + $2
          WHERE id = $1
         RETURNING id, credits)
-    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key)
-    SELECT id, $2, credits, $3, $4, $5 FROM credit
+    INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
+    SELECT id, $2, credits, $3, $4, $5, $6, $7 FROM credit
     RETURNING balance_after";
 
 /// Lock the user's row: a concurrent call with the same key waits here for the first.
@@ -49,6 +49,10 @@ const LOCK_USER: &str = "SELECT u.credits FROM vibecraft.users u WHERE u.id = $1
 const FIND_KEY: &str = "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
       WHERE l.user_id = $1 AND l.idempotency_key = $2";
 
+/// What the ledger took for one reference and has not given back yet.
+const RESERVED: &str = "SELECT coalesce(-sum(l.amount), 0)::integer FROM vibecraft.credit_ledger l
+      WHERE l.user_id = $1 AND l.reference_type = $2 AND l.reference_id = $3";
+
 const USER_EXISTS: &str = "SELECT count(*) FROM vibecraft.users WHERE id = $1";
 
 fn arg_types(sql: &'static str) -> Vec<PgOid> {
@@ -56,8 +60,9 @@ fn arg_types(sql: &'static str) -> Vec<PgOid> {
     let int4 = PgOid::BuiltIn(PgBuiltInOids::INT4OID);
     let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
     match sql {
-        DEDUCT | CREDIT => vec![uuid, int4, text, uuid, text],
+        DEDUCT | CREDIT => vec![uuid, int4, text, uuid, text, text, uuid],
         FIND_KEY => vec![uuid, text],
+        RESERVED => vec![uuid, text, uuid],
         _ => vec![uuid],
     }
 }
@@ -97,30 +102,6 @@ fn check_amount(function: &str, amount: Option<i32>) -> i32 {
 
 fn check_user(function: &str, user: Option<pgrx::Uuid>) -> pgrx::Uuid {
     user.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function}: user_uuid must not be NULL"), None))
-}
-
-fn is_admin() -> bool {
-    Spi::get_one::<bool>("SELECT vibecraft.is_admin()").ok().flatten().unwrap_or(false)
-}
-
-/// A user may act for itself; the service role and admins for anyone.
-fn check_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool) {
-    if identity::caller_is_service() {
-        return;
-    }
-    let caller = identity::current_user();
-    if self_allowed && caller == Some(user) {
-        return;
-    }
-    if caller.is_some() && is_admin() {
-        return;
-    }
-    let what = if self_allowed { "only for yourself (or as the service role or an admin)" } else { "only as the service role or an admin" };
-    raise(
-        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
-        format!("vibecraft.{function}: you may call this {what}"),
-        Some(if caller.is_none() { "Sign in with vibecraft.authenticate(jwt) in the same transaction first." } else { "Ask the backend (service role) to do it." }),
-    );
 }
 
 fn check_key<'a>(function: &str, key: Option<&'a str>) -> Option<&'a str> {
@@ -165,14 +146,13 @@ fn deduct_credits(
     let user = check_user("deduct_credits", user_uuid);
     let amount = check_amount("deduct_credits", amount);
     let key = check_key("deduct_credits", idempotency_key);
-    check_may_act_for("deduct_credits", user, true);
+    identity::require_may_act_for("deduct_credits", user, true);
     if let Some(key) = key {
         if let Some((earlier, _)) = earlier_change("deduct_credits", user, key) {
             return earlier < 0;
         }
     }
-    let actor = identity::current_user();
-    let done = run(DEDUCT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into()], |t| !t.is_empty());
+    let done = debit(user, amount, reason, key, None);
     if !done && key.is_none() && run(USER_EXISTS, &[user.into()], |t| t.first().get::<i64>(1).ok().flatten()) == Some(0) {
         unknown_user("deduct_credits");
     }
@@ -192,18 +172,36 @@ fn add_credits(
     let user = check_user("add_credits", user_uuid);
     let amount = check_amount("add_credits", amount);
     let key = check_key("add_credits", idempotency_key);
-    check_may_act_for("add_credits", user, false);
+    identity::require_may_act_for("add_credits", user, false);
     if let Some(key) = key {
         if let Some((_, balance)) = earlier_change("add_credits", user, key) {
             return balance;
         }
     }
+    credit(user, amount, reason, key, None).unwrap_or_else(|| unknown_user("add_credits"))
+}
+
+/// What a ledger row was for, e.g. ("order", order id).
+pub type Reference<'a> = Option<(&'a str, pgrx::Uuid)>;
+
+/// Take `amount` credits in one statement with its ledger row; false when too few.
+/// Callers have checked who may do this.
+pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> bool {
     let actor = identity::current_user();
-    run(CREDIT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into()], |t| {
+    let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
+    run(DEDUCT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| !t.is_empty())
+}
+
+/// Give `amount` credits in one statement with its ledger row; the new balance, or
+/// None for an unknown user. Callers have checked who may do this.
+pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> Option<i32> {
+    let actor = identity::current_user();
+    let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
+    run(CREDIT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
         if t.is_empty() {
-            unknown_user("add_credits");
+            return None;
         }
-        t.first().get::<i32>(1).ok().flatten().expect("balance_after is NOT NULL")
+        t.first().get::<i32>(1).ok().flatten()
     })
 }
 
@@ -213,8 +211,25 @@ fn add_credits(
 #[search_path(pg_catalog, pg_temp)]
 fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
     let user = check_user("get_user_credits", user_uuid);
-    check_may_act_for("get_user_credits", user, true);
+    identity::require_may_act_for("get_user_credits", user, true);
     Spi::get_one_with_args::<i32>("SELECT credits FROM vibecraft.users WHERE id = $1", &[user.into()])
         .ok()
         .flatten()
+}
+
+/// Give back, once, the credits the ledger took from `user` for `reference` (an
+/// order that failed or was cancelled); returns how many. The user's row is locked
+/// first, so two concurrent refunds of one reference cannot both pay out; the second
+/// finds nothing left. Callers have checked who may do this.
+pub fn refund_reference(user: pgrx::Uuid, reference: (&str, pgrx::Uuid), reason: &str) -> i32 {
+    if run(LOCK_USER, &[user.into()], |t| t.is_empty()) {
+        return 0;
+    }
+    let (ref_type, ref_id) = reference;
+    let reserved = run(RESERVED, &[user.into(), ref_type.into(), ref_id.into()], |t| t.first().get::<i32>(1).ok().flatten().unwrap_or(0));
+    if reserved <= 0 {
+        return 0;
+    }
+    credit(user, reserved, Some(reason), None, Some(reference));
+    reserved
 }

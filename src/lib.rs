@@ -13,6 +13,8 @@ mod health;
 mod identity;
 mod ids;
 mod settings;
+mod orders;
+mod rate_limit;
 mod triggers;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -20,6 +22,9 @@ mod triggers;
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     settings::register();
+    if settings::loaded_at_preload() {
+        rate_limit::register();
+    }
     triggers::audit::register_callbacks();
     identity::register_callbacks();
 }
@@ -88,7 +93,24 @@ extension_sql_file!(
     name = "credits",
     requires = ["secrets", credits::deduct_credits, credits::add_credits, credits::get_user_credits]
 );
-extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["credits"]);
+extension_sql_file!(
+    "../sql/orders.sql",
+    name = "orders",
+    requires = ["credits", orders::create_order, orders::refund_order_credits]
+);
+extension_sql_file!(
+    "../sql/rate_limit.sql",
+    name = "rate_limit",
+    requires = [
+        "orders",
+        rate_limit::check_rate_limit,
+        rate_limit::check_api_key_rate_limit,
+        rate_limit::check_provider_rate_limit,
+        rate_limit::compact_rate_limits,
+        rate_limit::rate_limit_state
+    ]
+);
+extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["rate_limit"]);
 extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["usage"]);
 extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["stats"]);
 // Grants come last, once every object exists.

@@ -15,6 +15,7 @@
 
 pub mod jwt;
 
+use crate::errors::raise;
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
@@ -201,4 +202,29 @@ fn is_service() -> bool {
 #[pg_extern(volatile, parallel_restricted)]
 fn sign_out() -> bool {
     CURRENT.with(|c| c.borrow_mut().take().is_some())
+}
+
+/// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity.sql).
+fn caller_is_admin() -> bool {
+    Spi::get_one::<bool>("SELECT vibecraft.is_admin()").ok().flatten().unwrap_or(false)
+}
+
+/// A user may act for itself; the service role and admins for anyone.
+pub fn require_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool) {
+    if caller_is_service() {
+        return;
+    }
+    let caller = current_user();
+    if self_allowed && caller == Some(user) {
+        return;
+    }
+    if caller.is_some() && caller_is_admin() {
+        return;
+    }
+    let what = if self_allowed { "only for yourself (or as the service role or an admin)" } else { "only as the service role or an admin" };
+    raise(
+        PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+        format!("vibecraft.{function}: you may call this {what}"),
+        Some(if caller.is_none() { "Sign in with vibecraft.authenticate(jwt) in the same transaction first." } else { "Ask the backend (service role) to do it." }),
+    );
 }

@@ -1,0 +1,81 @@
+//! Orders that pay with credits: `create_order` reserves the credits in the same
+//! statement that records the order, and an order that ends failed or cancelled gets
+//! them back exactly once (`refund_order_credits`, called by a trigger). What is
+//! refunded is what the ledger took for that order, never the order's own
+//! `credits_used` column, so an order row written by hand cannot mint credits.
+//! Payments, downloads and the status flow itself are SQL, in sql/orders.sql and
+//! sql/table_rules.sql.
+
+use crate::credits;
+use crate::errors::raise;
+use crate::identity;
+use pgrx::prelude::*;
+use pgrx::{AnyNumeric, JsonB, PgSqlErrorCode};
+
+fn invalid(message: String) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
+}
+
+/// `vibecraft.create_order(user_uuid, order_type, credits, items, total_cost, metadata)`:
+/// a pending order, its credits taken from the user with a ledger row that points at it.
+/// Too few credits: SQLSTATE 23514 and no order.
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn create_order(
+    user_uuid: Option<pgrx::Uuid>,
+    order_type: Option<&str>,
+    credits: default!(Option<i32>, "0"),
+    items: default!(Option<JsonB>, "'[]'"),
+    total_cost: default!(Option<AnyNumeric>, "0"),
+    metadata: default!(Option<JsonB>, "'{}'"),
+) -> pgrx::Uuid {
+    const F: &str = "create_order";
+    let Some(user) = user_uuid else { invalid(format!("vibecraft.{F}: user_uuid must not be NULL")) };
+    let Some(order_type) = order_type else { invalid(format!("vibecraft.{F}: order_type must not be NULL")) };
+    let credits = match credits {
+        Some(c) if c >= 0 => c,
+        other => invalid(format!("vibecraft.{F}: credits must be zero or more, not {}", other.map_or("NULL".into(), |c| c.to_string()))),
+    };
+    identity::require_may_act_for(F, user, true);
+    let order: pgrx::Uuid = Spi::get_one_with_args(
+        "INSERT INTO vibecraft.orders (user_id, order_type, credits_used, items, total_cost, metadata)
+         VALUES ($1, $2, $3, coalesce($4, '[]'), coalesce($5, 0), coalesce($6, '{}'))
+         RETURNING id",
+        &[user.into(), order_type.into(), credits.into(), items.into(), total_cost.into(), metadata.into()],
+    )
+    .unwrap_or_else(|e| error!("vibecraft.{F}: {e}"))
+    .expect("INSERT ... RETURNING id gives a row");
+    if credits > 0 && !credits::debit(user, credits, Some(&format!("order {order_type}")), None, Some(("order", order))) {
+        let balance = Spi::get_one_with_args::<i32>("SELECT credits FROM vibecraft.users WHERE id = $1", &[user.into()])
+            .ok()
+            .flatten();
+        raise(
+            PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
+            format!("vibecraft.{F}: the order needs {credits} credits, the user has {}", balance.map_or("none".into(), |b| b.to_string())),
+            Some("Add credits first (vibecraft.add_credits) or order less."),
+        );
+    }
+    order
+}
+
+/// `vibecraft.refund_order_credits(order_id)`: give back the credits a failed or
+/// cancelled order took, once; returns how many (0 when nothing is owed).
+#[pg_extern(volatile, parallel_unsafe, security_definer)]
+#[search_path(pg_catalog, pg_temp)]
+fn refund_order_credits(order_id: Option<pgrx::Uuid>) -> i32 {
+    const F: &str = "refund_order_credits";
+    let Some(order) = order_id else { invalid(format!("vibecraft.{F}: order_id must not be NULL")) };
+    let row = Spi::get_two_with_args::<pgrx::Uuid, String>(
+        "SELECT o.user_id, o.status::text FROM vibecraft.orders o WHERE o.id = $1",
+        &[order.into()],
+    );
+    let (user, status) = match row {
+        Ok((Some(user), Some(status))) => (user, status),
+        _ => invalid(format!("vibecraft.{F}: no such order")),
+    };
+    identity::require_may_act_for(F, user, true);
+    if status != "failed" && status != "cancelled" {
+        return 0;
+    }
+    credits::refund_reference(user, ("order", order), &format!("refund: order {status}"))
+}
