@@ -26,7 +26,6 @@ fn a_cancelled_order_refunds_once_even_under_a_race() {
     tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
     tx.query_one("SELECT vibecraft.create_order($1::text::uuid, 'ai_generation', 50)", &[&MIA]).unwrap();
     tx.commit().unwrap();
-    drop(tx);
     let gone: i64 = su.query_one("SELECT count(*) FROM vibecraft.orders WHERE id = $1::text::uuid", &[&rolled_back]).unwrap().get(0);
     assert_eq!(gone, 0, "a rolled-back order leaves nothing");
     let order: String = su
