@@ -69,3 +69,15 @@ SELECT ('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
   FROM generate_series(1, 1000) u, generate_series(0, 99) s;
 UPDATE vibecraft.users SET credits = 1000000 - 99 WHERE email LIKE 'bench%@example.com';
 ANALYZE vibecraft.credit_ledger, vibecraft.users;
+
+-- Rate limits at limit 1,000 per hour, each of 100 bench users already at its limit,
+-- for vibecraft (shared memory) and for the peer (events in a table), so that both
+-- run in their steady state: every call counts a full window.
+\i bench/peers/rate_limit.sql
+INSERT INTO public.peer_rate_events (user_id, action_type, created_at)
+SELECT ('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid, 'bench1000', now() - interval '1 minute'
+  FROM generate_series(1, 100) u, generate_series(1, 1000) n;
+ANALYZE public.peer_rate_events;
+SELECT count(*) FILTER (WHERE vibecraft.check_rate_limit(('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
+                                                         'bench1000', 1000, '1 hour'))
+  FROM generate_series(1, 100) u, generate_series(1, 1000) n;

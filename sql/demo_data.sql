@@ -53,7 +53,8 @@ BEGIN
         ('d3000000-0000-4000-8000-000000000007', u_start, 100, 100, 'signup bonus', 'demo-signup', NULL, NULL)
     ON CONFLICT DO NOTHING;
     UPDATE vibecraft.users u
-       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
+       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id),
+           credits_spent = (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
      WHERE u.id IN (u_admin, u_manager, u_member, u_ent, u_start);
 
     INSERT INTO vibecraft.agents (id, organization_id, created_by, name, agent_type, description, config) VALUES

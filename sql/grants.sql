@@ -46,7 +46,14 @@ GRANT EXECUTE ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, num
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads(), vibecraft.compact_rate_limits(),
     vibecraft.rate_limit_state()
   TO vibecraft_service;
-GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid) TO vibecraft_authenticated, vibecraft_service;
+-- Statistics, integrity and upkeep: each function checks who is asking.
+GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid), vibecraft.recount_user_stats(uuid),
+    vibecraft.get_user_activity_summary(uuid, integer), vibecraft.get_system_stats(),
+    vibecraft.validate_system_integrity(), vibecraft.daily_maintenance(),
+    vibecraft.archive_old_admin_logs(interval), vibecraft.get_database_stats()
+  TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.rebuild_stat_totals(), vibecraft.schedule_maintenance(text)
+  TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid)
   TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decrypt_api_key(text, text),
@@ -76,13 +83,17 @@ BEGIN
               WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v')
                 AND c.relname NOT IN ('credit_ledger', 'payments', 'audit_logs', 'admin_logs',
                                       'feedback_analytics', 'verification_tokens', 'users',
-                                      'user_profiles', 'admin_dashboard', 'user_dashboard') LOOP
+                                      'user_profiles', 'admin_dashboard', 'user_dashboard',
+                                      'user_stat_totals', 'user_provider_totals',
+                                      'admin_logs_archive', 'audit_logs_archive') LOOP
         EXECUTE pg_catalog.format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO vibecraft_authenticated', r);
     END LOOP;
 END
 $grants$;
 GRANT SELECT ON vibecraft.credit_ledger, vibecraft.payments, vibecraft.audit_logs, vibecraft.admin_logs,
-    vibecraft.feedback_analytics, vibecraft.admin_dashboard, vibecraft.user_dashboard
+    vibecraft.feedback_analytics, vibecraft.admin_dashboard, vibecraft.user_dashboard,
+    vibecraft.user_stat_totals, vibecraft.user_provider_totals,
+    vibecraft.admin_logs_archive, vibecraft.audit_logs_archive
   TO vibecraft_authenticated;
 GRANT INSERT ON vibecraft.admin_logs TO vibecraft_authenticated;
 GRANT UPDATE ON vibecraft.payments, vibecraft.feedback_analytics TO vibecraft_authenticated;

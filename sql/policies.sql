@@ -42,8 +42,15 @@ CREATE POLICY staff_write ON vibecraft.organizations FOR ALL
 CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+-- Signing up creates one's own row with nothing granted: no platform or organization
+-- role, no organization, no credits, the free plan. Those are given by staff (the
+-- service role and admins pass through service_all / their own scope).
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
-    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                AND ((SELECT vibecraft.is_admin())
+                     OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
+                         AND credits = 0 AND credits_spent = 0
+                         AND subscription_plan = 'free' AND subscription_status = 'active')));
 CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
@@ -180,6 +187,16 @@ CREATE POLICY own_read ON vibecraft.api_usage_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY own_insert ON vibecraft.api_usage_logs FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+
+-- Statistics totals: users read their own; the triggers in stats.sql keep them.
+CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+
+-- Log archives: admins read them; maintenance (the service role) writes them.
+CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
+CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
 
 -- Commerce: users read their own; money moves only through vibecraft's functions ---------
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT

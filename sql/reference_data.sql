@@ -56,6 +56,7 @@ VALUES
 INSERT INTO vibecraft.system_settings (key, value, description, category, is_public, is_system)
 VALUES
     ('app.maintenance_mode', 'false', 'Refuse writes from applications while true', 'app', true, true),
+    ('maintenance.archive_after_days', '90', 'daily_maintenance moves admin and audit log rows older than this many days to the archive tables', 'maintenance', false, true),
     ('features.history', 'true', 'Prompt history is recorded', 'features', true, true),
     ('features.feedback', 'true', 'The feedback form is shown', 'features', true, true),
     ('features.analytics', 'false', 'Usage analytics are collected', 'features', true, true),

@@ -182,3 +182,38 @@ CREATE TABLE vibecraft.user_activity (
 );
 CREATE INDEX user_activity_user_id_idx ON vibecraft.user_activity (user_id, created_at DESC);
 CREATE INDEX user_activity_project_id_idx ON vibecraft.user_activity (project_id);
+
+-- Running totals behind get_user_stats, so that its cost does not grow with a user's
+-- history. Kept by statement-level triggers (sql/stats.sql) on prompt_history and
+-- api_usage_logs; validate_system_integrity compares them with a recount and
+-- vibecraft.rebuild_stat_totals() recomputes them.
+CREATE TABLE vibecraft.user_stat_totals (
+    user_id    uuid PRIMARY KEY REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    prompts    bigint NOT NULL DEFAULT 0 CHECK (prompts >= 0),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE vibecraft.user_provider_totals (
+    user_id    uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    provider   varchar(50) NOT NULL,
+    calls      bigint NOT NULL DEFAULT 0 CHECK (calls >= 0),
+    errors     bigint NOT NULL DEFAULT 0 CHECK (errors >= 0),
+    tokens     bigint NOT NULL DEFAULT 0 CHECK (tokens >= 0),
+    cost_usd   numeric(16, 6) NOT NULL DEFAULT 0 CHECK (cost_usd >= 0),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (user_id, provider)
+);
+
+-- Archives of the two log tables: daily_maintenance moves rows older than the
+-- maintenance.archive_after_days setting here, in batches (archive_old_admin_logs).
+-- Same columns; no foreign keys, so archived rows outlive what they name.
+CREATE TABLE vibecraft.admin_logs_archive (LIKE vibecraft.admin_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE vibecraft.admin_logs_archive ADD PRIMARY KEY (id);
+CREATE INDEX admin_logs_archive_created_at_idx ON vibecraft.admin_logs_archive (created_at);
+CREATE TABLE vibecraft.audit_logs_archive (LIKE vibecraft.audit_logs INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE vibecraft.audit_logs_archive ADD PRIMARY KEY (id);
+CREATE INDEX audit_logs_archive_created_at_idx ON vibecraft.audit_logs_archive (created_at);
+-- A BRIN index finds old audit rows for archiving at almost no cost to each insert.
+CREATE INDEX audit_logs_created_at_brin ON vibecraft.audit_logs USING brin (created_at);

@@ -45,6 +45,9 @@ CREATE TABLE vibecraft.users (
     is_active           boolean NOT NULL DEFAULT true,
     preferences         jsonb NOT NULL DEFAULT '{}',
     credits             integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
+    -- Lifetime credits spent, kept by deduct_credits in the same statement as the balance
+    -- (lifetime credits added = credits + credits_spent), so statistics need no ledger scan.
+    credits_spent       bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0),
     subscription_plan   varchar(30) NOT NULL DEFAULT 'free'
                         CHECK (subscription_plan IN ('free', 'basic', 'pro', 'enterprise')),
     subscription_status varchar(30) NOT NULL DEFAULT 'active'

@@ -7,6 +7,7 @@ SELECT u.id AS user_id,
        u.email,
        u.full_name,
        u.credits,
+       u.credits_spent,
        u.subscription_plan,
        u.subscription_status,
        (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id) AS total_orders,
@@ -16,7 +17,8 @@ SELECT u.id AS user_id,
        (SELECT count(*) FROM vibecraft.downloads d
          WHERE d.user_id = u.id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > now())) AS active_downloads,
        (SELECT count(*) FROM vibecraft.projects pr WHERE pr.user_id = u.id AND pr.deleted_at IS NULL) AS projects_owned,
-       (SELECT count(*) FROM vibecraft.prompt_history ph WHERE ph.user_id = u.id) AS prompts,
+       -- The running totals get_user_stats reads, so both show the same numbers.
+       coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0) AS prompts,
        (SELECT count(*) FROM vibecraft.api_keys k
          WHERE k.user_id = u.id AND k.is_active AND k.revoked_at IS NULL
            AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_api_keys,

@@ -26,7 +26,7 @@ thread_local! {
 }
 
 const DEDUCT: &str = "WITH debit AS (
-        UPDATE vibecraft.users SET credits = credits - $2
+        UPDATE vibecraft.users SET credits = credits - $2, credits_spent = credits_spent + $2
          WHERE id = $1 AND credits >= $2
         RETURNING id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)

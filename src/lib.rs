@@ -112,7 +112,9 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["rate_limit"]);
 extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["usage"]);
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["stats"]);
+extension_sql_file!("../sql/integrity.sql", name = "integrity", requires = ["stats"]);
+extension_sql_file!("../sql/maintenance.sql", name = "maintenance", requires = ["integrity"]);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["maintenance"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -328,3 +328,30 @@ fn policy_filtered_select_uses_an_index_at_100k_rows() {
         assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.{table}")), 100, "{table}");
     }
 }
+
+/// Signing up creates one's own row, and nothing more: no admin role, no credits, no
+/// organization, no paid plan (each would be a privilege a user grants itself).
+#[test]
+fn sign_up_cannot_grant_itself_anything() {
+    let db = TestDb::new("id_signup");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let mut newbie = db.login_as("id_newbie", &["vibecraft_authenticated"]);
+    let me = "c2000000-0000-4000-8000-000000000001";
+    for (what, columns, values) in [
+        ("platform admin", ", system_role", ", 'admin'"),
+        ("credits", ", credits", ", 1000000"),
+        ("another organization's ADMIN", ", organization_id, role", ", 'd0000000-0000-4000-8000-000000000001', 'ADMIN'"),
+        ("enterprise plan", ", subscription_plan", ", 'enterprise'"),
+    ] {
+        let mut tx = newbie.transaction().unwrap();
+        tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
+        let sql = format!("INSERT INTO vibecraft.users (id, email{columns}) VALUES ('{me}', 'new@example.com'{values})");
+        assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(sql.as_str(), &[])), "42501", "a new user cannot make itself {what}");
+    }
+    let mut tx = newbie.transaction().unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
+    let plain = format!("INSERT INTO vibecraft.users (id, email) VALUES ('{me}', 'new@example.com')");
+    assert_eq!(tx.execute(plain.as_str(), &[]).unwrap(), 1, "a plain sign-up works");
+    tx.commit().unwrap();
+}

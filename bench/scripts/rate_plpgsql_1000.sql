@@ -1,0 +1,2 @@
+\set u random(1, 100)
+SELECT public.peer_check_rate_limit(('b0000000-0000-4000-8000-' || lpad(:u::text, 12, '0'))::uuid, 'bench1000', 1000, '1 hour');
