@@ -81,3 +81,18 @@ ANALYZE public.peer_rate_events;
 SELECT count(*) FILTER (WHERE vibecraft.check_rate_limit(('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
                                                          'bench1000', 1000, '1 hour'))
   FROM generate_series(1, 100) u, generate_series(1, 1000) n;
+
+-- Statistics: bench user 1 has 100 ledger rows (above) and gets 100 prompts; a heavy
+-- user gets 100,000 ledger rows and 10,000 prompts. Rows written directly, so the
+-- running totals are rebuilt afterwards, as after any bulk load.
+\i bench/peers/stats.sql
+INSERT INTO vibecraft.users (id, email, credits) VALUES ('b1000000-0000-4000-8000-000000000001', 'heavy@example.com', 1000000 - 99999);
+INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason)
+SELECT 'b1000000-0000-4000-8000-000000000001', CASE WHEN s = 0 THEN 1000000 ELSE -1 END, 1000000 - s, 'bench'
+  FROM generate_series(0, 99999) s;
+INSERT INTO vibecraft.prompt_history (user_id, user_input, provider, tokens_used)
+SELECT u, 'bench prompt ' || g, 'openai', g % 500
+  FROM (VALUES ('b0000000-0000-4000-8000-000000000001'::uuid, 100), ('b1000000-0000-4000-8000-000000000001'::uuid, 10000)) v(u, n),
+       LATERAL generate_series(1, v.n) g;
+SELECT vibecraft.rebuild_stat_totals();
+ANALYZE vibecraft.credit_ledger, vibecraft.prompt_history, vibecraft.users;

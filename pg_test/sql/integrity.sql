@@ -49,3 +49,8 @@ SELECT count(*) FROM vibecraft.validate_system_integrity();
 RESET ROLE;
 DROP ROLE regress_integrity_user;
 DROP FUNCTION public.regress_leaky_definer();
+
+-- Put everything back for the suites that follow in this database.
+DROP EXTENSION vibecraft CASCADE;
+CREATE EXTENSION vibecraft;
+SELECT vibecraft.seed_demo_data() IS NOT NULL AS seeded_again;

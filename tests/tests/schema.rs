@@ -50,6 +50,13 @@ fn dump_and_restore_keeps_every_row() {
     let source = TestDb::new("schema_dump_src");
     let mut su = source.superuser();
     su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    // Archived log rows must survive a dump too.
+    su.batch_execute(
+        "INSERT INTO vibecraft.admin_logs (action, created_at) VALUES ('old', now() - interval '1 year');
+         INSERT INTO vibecraft.audit_logs (action, resource_type, created_at) VALUES ('update', 'old', now() - interval '1 year');
+         SELECT vibecraft.archive_old_admin_logs();",
+    )
+    .unwrap();
     let before = row_counts(&mut su);
     assert!(before.len() >= 39, "expected the whole schema, found {} tables", before.len());
     let empty: Vec<_> = before.iter().filter(|(_, n)| *n == 0).map(|(t, _)| t.clone()).collect();

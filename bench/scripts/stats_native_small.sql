@@ -1,0 +1,1 @@
+SELECT vibecraft.get_user_stats('b0000000-0000-4000-8000-000000000001');
