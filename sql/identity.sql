@@ -179,6 +179,21 @@ $$;
 CREATE TRIGGER add_project_owner AFTER INSERT ON vibecraft.projects
     FOR EACH ROW EXECUTE FUNCTION vibecraft.add_project_owner();
 
+-- For functions meant for staff: admins and the service role.
+CREATE FUNCTION vibecraft.require_staff(fn text)
+RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT vibecraft.is_service() AND NOT vibecraft.is_admin() THEN
+        RAISE EXCEPTION 'vibecraft.%: admins and the service role only', fn USING ERRCODE = '42501';
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
+COMMENT ON FUNCTION vibecraft.require_may_act_for(text, uuid) IS 'Raises 42501 unless the caller may act for this user (itself, the service role, admins); 22023 for NULL.';
 COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
 COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';

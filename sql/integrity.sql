@@ -17,9 +17,7 @@ DECLARE
     found_detail jsonb;
     keyring text[];
 BEGIN
-    IF NOT vibecraft.is_service() AND NOT vibecraft.is_admin() THEN
-        RAISE EXCEPTION 'vibecraft.validate_system_integrity: admins and the service role only' USING ERRCODE = '42501';
-    END IF;
+    PERFORM vibecraft.require_staff('validate_system_integrity');
 
     -- Orphans: every foreign key of every vibecraft table, checked by hand.
     total := 0; found_detail := '{}';

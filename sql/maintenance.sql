@@ -2,18 +2,6 @@
 -- for the DBA, and scheduling with pg_cron. All for the service role (daily_maintenance
 -- and archiving also for admins).
 
-CREATE FUNCTION vibecraft.require_staff(fn text)
-RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NOT vibecraft.is_service() AND NOT vibecraft.is_admin() THEN
-        RAISE EXCEPTION 'vibecraft.%: admins and the service role only', fn USING ERRCODE = '42501';
-    END IF;
-END
-$$;
-
 -- Move rows of one log table older than cutoff into its archive, batch_size rows per
 -- statement, walking the primary key so that no batch re-reads what an earlier one
 -- moved. Old log rows are never updated, so the row locks this takes are locks nobody
@@ -223,7 +211,6 @@ BEGIN
 END
 $$;
 
-COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
 COMMENT ON FUNCTION vibecraft.archive_log_rows(regclass, regclass, timestamptz, integer) IS
     'Move rows older than cutoff from a log table to its archive in batches; returns how many. Used by archive_old_admin_logs.';
 COMMENT ON FUNCTION vibecraft.archive_old_admin_logs(interval) IS

@@ -60,10 +60,7 @@ DECLARE
     p record;
     total numeric;
 BEGIN
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
-        RAISE EXCEPTION 'vibecraft.refund_payment: only the service role and admins may refund'
-            USING ERRCODE = '42501';
-    END IF;
+    PERFORM vibecraft.require_staff('refund_payment');
     IF refund IS NOT NULL AND refund <= 0 THEN
         RAISE EXCEPTION 'vibecraft.refund_payment: refund must be more than zero' USING ERRCODE = '22023';
     END IF;

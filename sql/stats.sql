@@ -158,23 +158,6 @@ BEGIN
 END
 $$;
 
--- Who may read whose statistics: a user its own; the service role and admins anyone's.
-CREATE FUNCTION vibecraft.require_stats_access(fn text, user_uuid uuid)
-RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF user_uuid IS NULL THEN
-        RAISE EXCEPTION 'vibecraft.%: user_uuid must not be NULL', fn USING ERRCODE = '22023';
-    END IF;
-    IF vibecraft.current_user_id() IS DISTINCT FROM user_uuid AND NOT vibecraft.is_service() AND NOT vibecraft.is_admin() THEN
-        RAISE EXCEPTION 'vibecraft.%: you may read only your own statistics', fn
-            USING ERRCODE = '42501', HINT = 'The service role and admins may read anyone''s.';
-    END IF;
-END
-$$;
-
 -- The per-user lists that stay small, counted directly (shared by both versions).
 CREATE FUNCTION vibecraft.user_stats_lists(user_uuid uuid)
 RETURNS jsonb
@@ -204,7 +187,7 @@ AS $$
 DECLARE
     u record;
 BEGIN
-    PERFORM vibecraft.require_stats_access('get_user_stats', user_uuid);
+    PERFORM vibecraft.require_may_act_for('get_user_stats', user_uuid);
     SELECT x.credits, x.credits_spent INTO u FROM vibecraft.users x WHERE x.id = user_uuid;
     IF NOT FOUND THEN
         RETURN NULL;
@@ -229,7 +212,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM vibecraft.require_stats_access('recount_user_stats', user_uuid);
+    PERFORM vibecraft.require_may_act_for('recount_user_stats', user_uuid);
     IF NOT EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = user_uuid) THEN
         RETURN NULL;
     END IF;
@@ -253,10 +236,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT vibecraft.is_service() AND NOT vibecraft.is_admin() THEN
-        RAISE EXCEPTION 'vibecraft.get_system_stats: only admins and the service role may read system statistics'
-            USING ERRCODE = '42501';
-    END IF;
+    PERFORM vibecraft.require_staff('get_system_stats');
     RETURN jsonb_build_object(
         'users', (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL),
         'users_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}')
@@ -293,7 +273,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 #variable_conflict use_column
 BEGIN
-    PERFORM vibecraft.require_stats_access('get_user_activity_summary', user_uuid);
+    PERFORM vibecraft.require_may_act_for('get_user_activity_summary', user_uuid);
     IF days_back IS NULL OR days_back < 1 OR days_back > 3660 THEN
         RAISE EXCEPTION 'vibecraft.get_user_activity_summary: days_back must be 1 to 3660, not %', coalesce(days_back::text, 'NULL')
             USING ERRCODE = '22023';
@@ -333,5 +313,4 @@ COMMENT ON FUNCTION vibecraft.rebuild_stat_totals() IS
     'Recompute the running totals behind get_user_stats from the history tables; returns rows written. Service role only.';
 COMMENT ON FUNCTION vibecraft.count_prompts() IS 'Trigger: keeps user_stat_totals.prompts in step with prompt_history.';
 COMMENT ON FUNCTION vibecraft.count_provider_usage() IS 'Trigger: keeps user_provider_totals in step with api_usage_logs.';
-COMMENT ON FUNCTION vibecraft.require_stats_access(text, uuid) IS 'Raises 42501 unless the caller may read this user''s statistics (itself, the service role, admins).';
 COMMENT ON FUNCTION vibecraft.user_stats_lists(uuid) IS 'The small per-user counts get_user_stats reads directly (orders, downloads, projects, keys, last activity).';

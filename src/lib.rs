@@ -68,6 +68,7 @@ extension_sql_file!(
         identity::is_service,
         identity::jwt_claims,
         identity::sign_out,
+        identity::require_may_act_for_sql,
         identity::jwt::authenticate
     ]
 );
