@@ -65,3 +65,12 @@ VALUES
     ('maintenance.audit_log_retention_days', '365', 'Audit rows older than this move to the archive', 'maintenance', false, true),
     ('maintenance.admin_log_retention_days', '90', 'Admin log rows older than this move to the archive', 'maintenance', false, true),
     ('maintenance.batch_size', '5000', 'Rows moved per batch by maintenance jobs', 'maintenance', false, true);
+
+-- The rows installed here get the same ids in every database (derived from their
+-- names), so that rows referring to them (feedback.category_id, project_assets.bucket_id)
+-- still point at them after a dump is restored into a fresh CREATE EXTENSION.
+UPDATE vibecraft.ai_providers SET id = md5('vibecraft.ai_providers:' || name)::uuid WHERE is_system;
+UPDATE vibecraft.prompt_frameworks SET id = md5('vibecraft.prompt_frameworks:' || name)::uuid WHERE is_system;
+UPDATE vibecraft.feedback_categories SET id = md5('vibecraft.feedback_categories:' || name)::uuid WHERE is_system;
+UPDATE vibecraft.storage_buckets SET id = md5('vibecraft.storage_buckets:' || name)::uuid WHERE is_system;
+UPDATE vibecraft.system_settings SET id = md5('vibecraft.system_settings:' || key)::uuid WHERE is_system;

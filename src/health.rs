@@ -7,7 +7,7 @@ use serde_json::json;
 
 const BUILD_PROFILE: &str = if cfg!(debug_assertions) { "debug" } else { "release" };
 
-/// `vibecraft.version()`: the library's version and build profile, e.g. `0.1.0 (release)`.
+/// `vibecraft.version()`: the library's version and build profile, e.g. `0.2.0 (release)`.
 #[pg_extern(immutable, parallel_safe)]
 fn version() -> String {
     format!("{} ({BUILD_PROFILE})", env!("CARGO_PKG_VERSION"))

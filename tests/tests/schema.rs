@@ -22,7 +22,8 @@ fn conn_flags() -> Vec<String> {
         .collect()
 }
 
-fn row_counts(client: &mut postgres::Client) -> Vec<(String, i64)> {
+/// Every vibecraft table: its row count and a checksum of all its rows.
+fn table_contents(client: &mut postgres::Client) -> Vec<(String, i64, String)> {
     let tables: Vec<String> = client
         .query(
             "SELECT c.relname::text FROM pg_class c
@@ -36,11 +37,21 @@ fn row_counts(client: &mut postgres::Client) -> Vec<(String, i64)> {
     tables
         .into_iter()
         .map(|t| {
-            let n: i64 = client
-                .query_one(&format!("SELECT count(*) FROM vibecraft.{t}"), &[])
-                .unwrap()
-                .get(0);
-            (t, n)
+            let row = client
+                .query_one(
+                    // Rows installed by CREATE EXTENSION (is_system) are made anew on
+                    // restore: the same ids and contents, but new timestamps.
+                    &format!(
+                        "SELECT count(*), coalesce(md5(string_agg(r, '|' ORDER BY r)), '')
+                           FROM (SELECT CASE WHEN coalesce((to_jsonb(x) ->> 'is_system')::boolean, false)
+                                             THEN (to_jsonb(x) - 'created_at' - 'updated_at')::text
+                                             ELSE x::text END AS r
+                                   FROM vibecraft.{t} x) y"
+                    ),
+                    &[],
+                )
+                .unwrap();
+            (t, row.get(0), row.get(1))
         })
         .collect()
 }
@@ -57,51 +68,65 @@ fn dump_and_restore_keeps_every_row() {
          SELECT vibecraft.archive_old_admin_logs();",
     )
     .unwrap();
-    let before = row_counts(&mut su);
+    let before = table_contents(&mut su);
     assert!(before.len() >= 39, "expected the whole schema, found {} tables", before.len());
-    let empty: Vec<_> = before.iter().filter(|(_, n)| *n == 0).map(|(t, _)| t.clone()).collect();
+    let empty: Vec<_> = before.iter().filter(|(_, n, _)| *n == 0).map(|(t, _, _)| t.clone()).collect();
     assert!(empty.is_empty(), "demo data leaves no table empty, but these are: {empty:?}");
 
-    let dump = std::env::temp_dir().join(format!("vibecraft-dump-{}.pgdump", std::process::id()));
-    let status = Command::new(pg_tool("pg_dump"))
-        .args(conn_flags())
-        .args(["--format=custom", "--file"])
-        .arg(&dump)
-        .arg(&source.name)
-        .status()
-        .expect("pg_dump runs");
-    assert!(status.success(), "pg_dump failed");
+    // Both formats, restored by the documented recipe: replica mode, so that triggers
+    // (the audit trail, statistics totals) do not fire again for restored rows.
+    for format in ["custom", "plain"] {
+        let dump = std::env::temp_dir().join(format!("vibecraft-dump-{}.{format}", std::process::id()));
+        let status = Command::new(pg_tool("pg_dump"))
+            .args(conn_flags())
+            .arg(format!("--format={format}"))
+            .arg("--file")
+            .arg(&dump)
+            .arg(&source.name)
+            .status()
+            .expect("pg_dump runs");
+        assert!(status.success(), "pg_dump --format={format} failed");
 
-    let target = "it_schema_dump_dst";
-    let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
-    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {target} WITH (FORCE)")).unwrap();
-    admin.batch_execute(&format!("CREATE DATABASE {target}")).unwrap();
-    // The documented restore recipe: replica mode, so that triggers (the audit trail)
-    // do not fire again for restored rows.
-    let output = Command::new(pg_tool("pg_restore"))
-        .env("PGOPTIONS", "-c session_replication_role=replica")
-        .args(conn_flags())
-        .args(["--exit-on-error", "--dbname", target])
-        .arg(&dump)
-        .output()
-        .expect("pg_restore runs");
-    std::fs::remove_file(&dump).ok();
-    assert!(output.status.success(), "pg_restore failed: {}", String::from_utf8_lossy(&output.stderr));
+        let target = format!("it_schema_dump_{format}");
+        let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {target} WITH (FORCE)")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {target}")).unwrap();
+        let output = if format == "custom" {
+            Command::new(pg_tool("pg_restore"))
+                .env("PGOPTIONS", "-c session_replication_role=replica")
+                .args(conn_flags())
+                .args(["--exit-on-error", "--dbname", &target])
+                .arg(&dump)
+                .output()
+        } else {
+            Command::new(pg_tool("psql"))
+                .env("PGOPTIONS", "-c session_replication_role=replica")
+                .args(conn_flags())
+                .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "--dbname", &target, "-f"])
+                .arg(&dump)
+                .output()
+        }
+        .expect("the restore runs");
+        std::fs::remove_file(&dump).ok();
+        assert!(output.status.success(), "restoring the {format} dump failed: {}", String::from_utf8_lossy(&output.stderr));
 
-    let mut restored = connect(&format!("{} dbname={target}", superuser_dsn()));
-    assert_eq!(row_counts(&mut restored), before);
-    // Encrypted provider keys survive the round trip and still decrypt (same keyring).
-    let key: String = restored
-        .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234");
-    // Reference rows come from CREATE EXTENSION, user rows from the dump: no duplicates.
-    let providers: i64 = restored
-        .query_one("SELECT count(*) FROM vibecraft.ai_providers", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(providers, 6);
-    drop(restored);
-    admin.batch_execute(&format!("DROP DATABASE {target} WITH (FORCE)")).unwrap();
+        let mut restored = connect(&format!("{} dbname={target}", superuser_dsn()));
+        let after = table_contents(&mut restored);
+        let differ: Vec<_> = before.iter().zip(&after).filter(|(b, a)| b != a).map(|(b, a)| (&b.0, b.1, a.1)).collect();
+        assert!(differ.is_empty() && before.len() == after.len(), "{format} dump: tables whose rows differ (table, before, after): {differ:?}");
+        // Encrypted provider keys survive the round trip and still decrypt (same keyring).
+        let key: String = restored
+            .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234", "{format} dump");
+        // And the restored database is consistent.
+        let failed: i64 = restored
+            .query_one("SELECT count(*) FROM vibecraft.validate_system_integrity() WHERE status = 'failed'", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(failed, 0, "{format} dump: integrity checks failed after the restore");
+        drop(restored);
+        admin.batch_execute(&format!("DROP DATABASE {target} WITH (FORCE)")).unwrap();
+    }
 }
