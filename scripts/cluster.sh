@@ -82,6 +82,13 @@ stop)
         say "stopped the cluster in $data"
     fi
     ;;
+crash)
+    # An immediate shutdown: no checkpoint, crash recovery on the next start (soak test).
+    data="$(real_path "$2")"
+    if running "$data"; then
+        as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
+    fi
+    ;;
 wipe)
     link="$2"
     data="$(real_path "$link")"
@@ -92,6 +99,6 @@ wipe)
     if [ -L "$link" ]; then rm -f "$link"; fi
     ;;
 *)
-    die "usage: cluster.sh start PORT DATADIR | stop DATADIR | wipe DATADIR"
+    die "usage: cluster.sh start PORT DATADIR | stop DATADIR | crash DATADIR | wipe DATADIR"
     ;;
 esac

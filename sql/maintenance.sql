@@ -17,6 +17,13 @@ DECLARE
     moved bigint;
     total bigint := 0;
 BEGIN
+    -- Only the two log tables, each into its own archive: this deletes what it moves.
+    IF (source, archive) NOT IN (('vibecraft.admin_logs'::regclass, 'vibecraft.admin_logs_archive'::regclass),
+                                 ('vibecraft.audit_logs'::regclass, 'vibecraft.audit_logs_archive'::regclass))
+       OR batch_size IS NULL OR batch_size < 1 OR cutoff IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.archive_log_rows: only admin_logs and audit_logs move, into their archives, with a cutoff and a positive batch size'
+            USING ERRCODE = '22023';
+    END IF;
     LOOP
         EXECUTE format(
             'WITH batch AS (SELECT s.id FROM %1$s s WHERE s.id > $1 AND s.created_at < $2 ORDER BY s.id LIMIT $3),

@@ -163,14 +163,15 @@ pub fn keyring_ids() -> Vec<String> {
 
 /// `vibecraft.encrypt_api_key(plaintext, associated_data)`: an AES-256-GCM envelope.
 #[pg_extern(volatile, parallel_safe)]
-fn encrypt_api_key(plaintext: &str, associated_data: default!(Option<&str>, "NULL")) -> String {
-    encrypt(plaintext, associated_data)
+fn encrypt_api_key(plaintext: Option<&str>, associated_data: default!(Option<&str>, "NULL")) -> Option<String> {
+    // NULL in, NULL out, as for any SQL function; associated_data may be NULL on its own.
+    plaintext.map(|p| encrypt(p, associated_data))
 }
 
 /// `vibecraft.decrypt_api_key(ciphertext, associated_data)`: the plaintext, or 22023.
 #[pg_extern(stable, parallel_safe)]
-fn decrypt_api_key(ciphertext: &str, associated_data: default!(Option<&str>, "NULL")) -> String {
-    decrypt(ciphertext, associated_data)
+fn decrypt_api_key(ciphertext: Option<&str>, associated_data: default!(Option<&str>, "NULL")) -> Option<String> {
+    ciphertext.map(|c| decrypt(c, associated_data))
 }
 
 /// `vibecraft.encryption_key_id(ciphertext)`: the key id an envelope names, or NULL.

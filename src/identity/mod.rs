@@ -232,7 +232,8 @@ pub fn require_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool)
 /// `vibecraft.require_may_act_for(function_name, user_uuid)`: the same rule for SQL
 /// functions (statistics), so that every function answers "who may act for whom" alike.
 #[pg_extern(stable, parallel_restricted, name = "require_may_act_for")]
-fn require_may_act_for_sql(function_name: &str, user_uuid: Option<pgrx::Uuid>) {
+fn require_may_act_for_sql(function_name: Option<&str>, user_uuid: Option<pgrx::Uuid>) {
+    let function_name = function_name.unwrap_or("require_may_act_for");
     let Some(user) = user_uuid else {
         raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function_name}: user_uuid must not be NULL"), None)
     };
