@@ -110,7 +110,7 @@ fi
 export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
 export VIBECRAFT_PGBIN="$PGBIN"
 run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
-    cargo test -p vibecraft-integration-tests
+    cargo test -p vibecraft-integration-tests -- --show-output
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 
 # --- 5. upgrades ------------------------------------------------------------------------
