@@ -59,7 +59,8 @@ GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, 
 GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decrypt_api_key(text, text),
     vibecraft.encryption_key_ids(), vibecraft.rotate_encryption_key(), vibecraft.provider_key_binding(uuid, text)
   TO vibecraft_service;
-GRANT EXECUTE ON FUNCTION vibecraft.enable_audit(regclass, text[]), vibecraft.disable_audit(regclass)
+GRANT EXECUTE ON FUNCTION vibecraft.enable_audit(regclass, text[]), vibecraft.disable_audit(regclass),
+    vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass)
   TO vibecraft_service;
 
 -- Tables. RLS decides which rows; these grants decide which statements.

@@ -86,6 +86,12 @@ STABLE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'require_may_act_for_sql_wrapper';
 
+-- vibecraft::triggers::audit::secret_column_names
+CREATE  FUNCTION "secret_column_names"() RETURNS TEXT[] /* Vec < & '_ str > */
+IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'secret_column_names_wrapper';
+
 -- users.credits_spent, backfilled from the ledger. Triggers stay quiet while the
 -- upgrade fills in derived columns: the rows' updated_at and audit trail are untouched.
 SET LOCAL session_replication_role = replica;
@@ -1162,6 +1168,150 @@ COMMENT ON FUNCTION vibecraft.get_database_stats() IS
 COMMENT ON FUNCTION vibecraft.schedule_maintenance(text) IS
     'Register daily_maintenance and a VACUUM (ANALYZE) of the busy tables with pg_cron; says so plainly when pg_cron is not installed.';
 
+-- ---------------------------------------------------------------- realtime.sql (new)
+-- Realtime (Visual Prompt Builder): enable_realtime(table) publishes each committed change
+-- with NOTIFY on the channel 'realtime:<schema>.<table>' (LISTEN "realtime:vibecraft.projects").
+-- PostgreSQL delivers a notification only when the writing transaction commits, and never
+-- for a rolled-back one. The payload is small and holds no row contents: table, op, id,
+-- owner and the names of changed columns (secret columns left out), so a client fetches
+-- the row itself through RLS. NOTIFY has no access control: any role that can connect
+-- can LISTEN and see which ids changed and whose they are.
+
+-- SECURITY DEFINER so that any writer of the table can publish, whatever it may execute.
+CREATE FUNCTION vibecraft.publish_change()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    row_now jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
+    changed text[];
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
+          FROM jsonb_each(row_now) n
+         WHERE n.value IS DISTINCT FROM (to_jsonb(OLD) -> n.key)
+           AND n.key <> ALL (vibecraft.secret_column_names());
+        IF changed = '{}' AND to_jsonb(OLD) = row_now THEN
+            RETURN NULL; -- nothing changed
+        END IF;
+    END IF;
+    PERFORM pg_notify(TG_ARGV[0], jsonb_build_object(
+        'table', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
+        'op', lower(TG_OP),
+        'id', row_now -> 'id',
+        'owner', coalesce(row_now -> 'user_id', row_now -> 'owner_id', row_now -> 'created_by'),
+        'changed', to_jsonb(changed))::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION vibecraft.enable_realtime(target regclass)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    channel text;
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.enable_realtime: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = target) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'vibecraft.enable_realtime: % is not a table', target USING ERRCODE = '42809';
+    END IF;
+    SELECT left('realtime:' || n.nspname || '.' || c.relname, 63) INTO channel
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+    PERFORM vibecraft.disable_realtime(target);
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER vibecraft_realtime AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION vibecraft.publish_change(%L)', target, channel);
+    RETURN channel;
+END
+$$;
+
+CREATE FUNCTION vibecraft.disable_realtime(target regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.disable_realtime: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS vibecraft_realtime ON %s', target);
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.publish_change() IS
+    'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed} (no row contents, no secret column names).';
+COMMENT ON FUNCTION vibecraft.enable_realtime(regclass) IS
+    'Publish every committed change of a table on the channel it returns (''realtime:<schema>.<table>''): table, op, id, owner, changed columns. Payloads carry no row contents; any role that can connect can LISTEN.';
+COMMENT ON FUNCTION vibecraft.disable_realtime(regclass) IS 'Stop publishing a table''s changes.';
+COMMENT ON FUNCTION vibecraft.secret_column_names() IS
+    'Column names that never leave the database in an audit row or a realtime payload.';
+
+-- ---------------------------------------------------------------- comments.sql (new)
+-- What each table and view is for, so that `\d+` in psql explains the schema.
+-- (Functions carry their comments next to their definitions.)
+COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
+COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, credit balance (credits, with credits_spent), subscription; soft-deleted with deleted_at.';
+COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
+COMMENT ON TABLE vibecraft.accounts IS 'Auth.js OAuth accounts linked to a user.';
+COMMENT ON TABLE vibecraft.sessions IS 'Auth.js sessions; daily_maintenance deletes expired ones. Also reachable as user_sessions.';
+COMMENT ON TABLE vibecraft.verification_tokens IS 'Auth.js email verification tokens (auth backend only); daily_maintenance deletes expired ones.';
+COMMENT ON TABLE vibecraft.projects IS 'Projects owned by a user (and optionally an organization); public ones are readable by anyone.';
+COMMENT ON TABLE vibecraft.project_members IS 'Who else works on a project, with a role: owner > admin > editor > viewer. Also reachable as collaborators.';
+COMMENT ON TABLE vibecraft.prompt_history IS 'Every prompt a user ran, with its framework, model, tokens and cost. Also reachable as project_prompts and prompt_generations.';
+COMMENT ON TABLE vibecraft.project_knowledge IS 'A project''s knowledge base entries, full-text searchable.';
+COMMENT ON TABLE vibecraft.project_assets IS 'Files of a project in a storage bucket (images, audio). Also reachable as audio_recordings.';
+COMMENT ON TABLE vibecraft.project_settings IS 'Per-project key/value settings.';
+COMMENT ON TABLE vibecraft.project_components IS 'Components (VibeCraft Studio) that make up a project.';
+COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
+COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';
+COMMENT ON TABLE vibecraft.models IS 'Value models of an organization (ValueCanvas).';
+COMMENT ON TABLE vibecraft.canvases IS 'Canvases of an organization (ValueCanvas).';
+COMMENT ON TABLE vibecraft.ai_providers IS 'AI providers: API key pattern, rate limits (per minute and day), models. Installed rows have fixed ids. Also reachable as api_providers.';
+COMMENT ON TABLE vibecraft.api_configurations IS 'A user''s key for a provider, AES-256-GCM encrypted (save_provider_key), with a masked hint.';
+COMMENT ON TABLE vibecraft.api_usage_logs IS 'One row per provider call: tokens, cost, latency, status (log_api_usage). Also reachable as api_usage.';
+COMMENT ON TABLE vibecraft.prompt_frameworks IS 'Prompt frameworks (CO-STAR, RTF, ...) and their templates. Installed rows have fixed ids.';
+COMMENT ON TABLE vibecraft.prompt_templates IS 'Prompt templates, public or private to their author. Also reachable as templates.';
+COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to users.credits.';
+COMMENT ON TABLE vibecraft.orders IS 'Orders (Creo): pending -> processing -> completed | failed | cancelled; failed and cancelled ones refund their credits once.';
+COMMENT ON TABLE vibecraft.payments IS 'Stripe payments of orders; refund_amount can never exceed amount (refund_payment).';
+COMMENT ON TABLE vibecraft.downloads IS 'Downloads handed to a user, with expiry (record_download, cleanup_expired_downloads).';
+COMMENT ON TABLE vibecraft.api_keys IS 'Service API keys: only the SHA-256 and a visible prefix are stored; scopes, expiry, revocation, usage.';
+COMMENT ON TABLE vibecraft.feedback IS 'Feedback sent by users (or anonymously).';
+COMMENT ON TABLE vibecraft.feedback_categories IS 'Feedback categories. Installed rows have fixed ids.';
+COMMENT ON TABLE vibecraft.feedback_tags IS 'Tags on feedback.';
+COMMENT ON TABLE vibecraft.feedback_analytics IS 'Staff analysis of feedback: sentiment, priority, status.';
+COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
+COMMENT ON TABLE vibecraft.storage_buckets IS 'Storage buckets: public or not, size limit, allowed MIME types. Installed rows have fixed ids.';
+COMMENT ON TABLE vibecraft.system_settings IS 'Platform settings (key, jsonb value), public or staff-only. Also reachable as system_config.';
+COMMENT ON TABLE vibecraft.error_logs IS 'Errors reported by the applications.';
+COMMENT ON TABLE vibecraft.performance_metrics IS 'Performance measurements reported by the applications.';
+COMMENT ON TABLE vibecraft.user_activity IS 'What users did, for activity summaries.';
+COMMENT ON TABLE vibecraft.admin_logs IS 'What admins and maintenance did; rows older than maintenance.archive_after_days move to admin_logs_archive.';
+COMMENT ON TABLE vibecraft.admin_logs_archive IS 'admin_logs rows moved here by archive_old_admin_logs.';
+COMMENT ON TABLE vibecraft.audit_logs IS 'The audit trail written by enable_audit''s trigger (changed columns, never secrets). No foreign keys by design; old rows move to audit_logs_archive.';
+COMMENT ON TABLE vibecraft.audit_logs_archive IS 'audit_logs rows moved here by archive_old_admin_logs.';
+COMMENT ON TABLE vibecraft.user_stat_totals IS 'Running totals behind get_user_stats (prompts per user), kept by triggers; rebuild_stat_totals recomputes.';
+COMMENT ON TABLE vibecraft.user_provider_totals IS 'Running totals behind get_user_stats (calls, errors, tokens, cost per user and provider), kept by triggers.';
+COMMENT ON VIEW vibecraft.user_profiles IS 'Seed name of users (Visual Prompt Builder); auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.user_sessions IS 'Seed name of sessions; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.collaborators IS 'Seed name of project_members; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.project_prompts IS 'Seed name of prompt_history (VibeCraft Studio); auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.prompt_generations IS 'Seed name of prompt_history (Visual Prompt Builder); auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.audio_recordings IS 'Seed name of project_assets (audio); auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.api_providers IS 'Seed name of ai_providers; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.api_usage IS 'Seed name of api_usage_logs; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.templates IS 'Seed name of prompt_templates; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.system_config IS 'Seed name of system_settings; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.user_dashboard IS 'Per user: credits, orders, spending, downloads, projects, prompts (the get_user_stats totals), keys, last activity. RLS applies.';
+COMMENT ON VIEW vibecraft.admin_dashboard IS 'Platform figures: users, organizations, orders, revenue, credits outstanding, calls and errors in the last day. RLS applies.';
+COMMENT ON MATERIALIZED VIEW vibecraft.daily_api_usage IS 'Calls, errors, tokens, cost and latency per day and provider; refreshed by daily_maintenance. Service role only.';
+COMMENT ON MATERIALIZED VIEW vibecraft.framework_usage IS 'Prompts, completions, tokens and cost per framework; refreshed by daily_maintenance. Service role only.';
+
 -- ---------------------------------------------------------------- demo_data.sql (changed)
 -- vibecraft.seed_demo_data(): the ValueCanvas demo (3 organizations, 5 users with ADMIN,
 -- MANAGER and MEMBER roles, 3 agents, 2 canvas models, 2 canvases, executions, audit
@@ -1413,3 +1563,4 @@ GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid), vibecraft.recount_user
   TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.rebuild_stat_totals(), vibecraft.schedule_maintenance(text)
   TO vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass) TO vibecraft_service;

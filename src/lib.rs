@@ -115,7 +115,13 @@ extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["rate_limit"
 extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["usage"]);
 extension_sql_file!("../sql/integrity.sql", name = "integrity", requires = ["stats"]);
 extension_sql_file!("../sql/maintenance.sql", name = "maintenance", requires = ["integrity"]);
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["maintenance"]);
+extension_sql_file!(
+    "../sql/realtime.sql",
+    name = "realtime",
+    requires = ["maintenance", triggers::audit::secret_column_names]
+);
+extension_sql_file!("../sql/comments.sql", name = "comments", requires = ["realtime"]);
+extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["comments"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
 

@@ -65,6 +65,13 @@ SELECT p.oid::regprocedure AS undocumented
  WHERE p.pronamespace = 'vibecraft'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
  ORDER BY 1;
 
+-- And every table and view in \d+.
+SELECT c.oid::regclass AS undocumented_relation
+  FROM pg_class c
+ WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+   AND obj_description(c.oid, 'pg_class') IS NULL
+ ORDER BY 1;
+
 -- Every SECURITY DEFINER function pins its search_path.
 SELECT p.oid::regprocedure AS unpinned_definer
   FROM pg_proc p

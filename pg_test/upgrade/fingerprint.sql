@@ -27,6 +27,9 @@ SELECT format('rls %s enabled=%s forced=%s acl=%s', c.oid::regclass, c.relrowsec
               (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(c.relacl) x))
   FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm')
 UNION ALL
+SELECT format('comment %s %s', c.oid::regclass, md5(coalesce(obj_description(c.oid, 'pg_class'), '')))
+  FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+UNION ALL
 SELECT format('view %s %s', c.oid::regclass, md5(pg_get_viewdef(c.oid)))
   FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('v', 'm')
 UNION ALL

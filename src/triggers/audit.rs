@@ -693,3 +693,10 @@ fn audit_trigger<'a>(
     write_audit_row(&table, audit);
     Ok(None)
 }
+
+/// `vibecraft.secret_column_names()`: the column names that never leave the database in
+/// an audit row or a realtime payload (one list for both).
+#[pg_extern(immutable, parallel_safe)]
+fn secret_column_names() -> Vec<&'static str> {
+    ALWAYS_EXCLUDED.to_vec()
+}
