@@ -43,6 +43,9 @@ GRANT EXECUTE ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, num
     vibecraft.check_rate_limit(uuid, text, integer, interval), vibecraft.check_api_key_rate_limit(uuid),
     vibecraft.check_provider_rate_limit(text, uuid)
   TO vibecraft_authenticated, vibecraft_service;
+-- Signed URLs: anyone may check one; signing needs an object the caller can read.
+GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads(), vibecraft.compact_rate_limits(),
     vibecraft.rate_limit_state()
   TO vibecraft_service;

@@ -92,6 +92,24 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'secret_column_names_wrapper';
 
+-- vibecraft::storage::sign_url
+CREATE  FUNCTION "sign_url"(
+	"bucket" TEXT, /* Option < & str > */
+	"path" TEXT, /* Option < & str > */
+	"expires_in" interval DEFAULT '1 hour' /* Option < pgrx :: datum :: Interval > */
+) RETURNS TEXT /* String */
+VOLATILE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'sign_url_wrapper';
+
+-- vibecraft::storage::verify_signed_url
+CREATE  FUNCTION "verify_signed_url"(
+	"url" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+VOLATILE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'verify_signed_url_wrapper';
+
 -- users.credits_spent, backfilled from the ledger. Triggers stay quiet while the
 -- upgrade fills in derived columns: the rows' updated_at and audit trail are untouched.
 SET LOCAL session_replication_role = replica;
@@ -1251,6 +1269,64 @@ COMMENT ON FUNCTION vibecraft.disable_realtime(regclass) IS 'Stop publishing a t
 COMMENT ON FUNCTION vibecraft.secret_column_names() IS
     'Column names that never leave the database in an audit row or a realtime payload.';
 
+-- ---------------------------------------------------------------- storage.sql (new)
+-- Storage rules (Visual Prompt Builder, VibeCraft Studio): every asset row is checked
+-- against its bucket by the database, whichever client writes it. Signed URLs are
+-- native (src/storage.rs).
+
+-- Size within the bucket's limit, MIME type among the bucket's allowed types ('image/*'
+-- matches any image), and a path scoped to the owner: '<user_id>/...', no '..' segment,
+-- no leading '/', no backslash. An asset without a bucket goes to 'audio-recordings'
+-- (audio) or 'project-assets' (anything else).
+CREATE FUNCTION vibecraft.check_asset_against_bucket()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    b record;
+BEGIN
+    IF NEW.bucket_id IS NULL THEN
+        SELECT id INTO NEW.bucket_id FROM vibecraft.storage_buckets
+         WHERE name = CASE WHEN NEW.asset_type = 'audio' THEN 'audio-recordings' ELSE 'project-assets' END;
+    END IF;
+    SELECT name, file_size_limit, allowed_mime_types INTO b FROM vibecraft.storage_buckets WHERE id = NEW.bucket_id;
+    IF NOT FOUND THEN
+        RETURN NEW; -- the foreign key reports the unknown bucket
+    END IF;
+    IF b.file_size_limit IS NOT NULL AND NEW.file_size > b.file_size_limit THEN
+        RAISE EXCEPTION 'vibecraft: a file of % bytes is over the % bucket''s limit of % bytes', NEW.file_size, b.name, b.file_size_limit
+            USING ERRCODE = '23514', TABLE = 'project_assets', COLUMN = 'file_size';
+    END IF;
+    IF b.allowed_mime_types IS NOT NULL AND NOT EXISTS (
+           SELECT 1 FROM unnest(b.allowed_mime_types) m
+            WHERE lower(NEW.mime_type) = lower(m)
+               OR (m LIKE '%/*' AND lower(NEW.mime_type) LIKE lower(left(m, -1)) || '%')) THEN
+        RAISE EXCEPTION 'vibecraft: the % bucket does not take files of type %', b.name, coalesce(NEW.mime_type, 'NULL')
+            USING ERRCODE = '23514', TABLE = 'project_assets', COLUMN = 'mime_type',
+                  HINT = 'Allowed: ' || array_to_string(b.allowed_mime_types, ', ');
+    END IF;
+    IF NEW.file_path NOT LIKE NEW.user_id::text || '/_%'
+       OR NEW.file_path ~ '(^|/)\.\.(/|$)' OR strpos(NEW.file_path, E'\\') > 0 OR strpos(NEW.file_path, '//') > 0 THEN
+        RAISE EXCEPTION 'vibecraft: file_path must be ''<user_id>/...'' of the file''s owner, without ''..'', ''//'' or backslashes, not %',
+            quote_literal(NEW.file_path)
+            USING ERRCODE = '23514', TABLE = 'project_assets', COLUMN = 'file_path';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER check_asset_against_bucket
+    BEFORE INSERT OR UPDATE OF bucket_id, file_path, file_size, mime_type, user_id ON vibecraft.project_assets
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.check_asset_against_bucket();
+
+COMMENT ON FUNCTION vibecraft.check_asset_against_bucket() IS
+    'Trigger: an asset must fit its bucket (size limit, allowed MIME types) and live under ''<user_id>/''; 23514 otherwise.';
+COMMENT ON FUNCTION vibecraft.sign_url(text, text, interval) IS
+    'A URL for an object that verify_signed_url accepts until expires_in has passed (at most 7 days); HMAC-SHA256 with a key derived from the superuser-only JWT secret. Only for objects the caller may read (or in a public bucket): 42501 otherwise.';
+COMMENT ON FUNCTION vibecraft.verify_signed_url(text) IS
+    'Whether a URL made by sign_url is unaltered and unexpired; false for anything else.';
+
 -- ---------------------------------------------------------------- comments.sql (new)
 -- What each table and view is for, so that `\d+` in psql explains the schema.
 -- (Functions carry their comments next to their definitions.)
@@ -1564,3 +1640,5 @@ GRANT EXECUTE ON FUNCTION vibecraft.get_user_stats(uuid), vibecraft.recount_user
 GRANT EXECUTE ON FUNCTION vibecraft.rebuild_stat_totals(), vibecraft.schedule_maintenance(text)
   TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass) TO vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;

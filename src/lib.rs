@@ -13,6 +13,7 @@ mod health;
 mod identity;
 mod ids;
 mod settings;
+mod storage;
 mod orders;
 mod rate_limit;
 mod triggers;
@@ -120,7 +121,12 @@ extension_sql_file!(
     name = "realtime",
     requires = ["maintenance", triggers::audit::secret_column_names]
 );
-extension_sql_file!("../sql/comments.sql", name = "comments", requires = ["realtime"]);
+extension_sql_file!(
+    "../sql/storage.sql",
+    name = "storage",
+    requires = ["realtime", storage::sign_url, storage::verify_signed_url]
+);
+extension_sql_file!("../sql/comments.sql", name = "comments", requires = ["storage"]);
 extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["comments"]);
 // Grants come last, once every object exists.
 extension_sql_file!("../sql/grants.sql", name = "grants", finalize);

@@ -1,0 +1,175 @@
+//! Signed storage URLs: `sign_url(bucket, path, expires_in)` and `verify_signed_url(url)`.
+//!
+//! A URL is `/storage/v1/object/sign/<bucket>/<path>?expires=<unix seconds>&sig=<mac>`,
+//! where mac is base64url(HMAC-SHA256(key, "<bucket>\n<path>\n<expires>")). The key is
+//! derived from the superuser-only `vibecraft.jwt_secret` with a label of its own
+//! (HMAC(jwt_secret, "vibecraft signed storage URLs")), so a signature can never pass
+//! for a token signature or the other way round, and no further secret needs managing.
+//! Rotating the JWT secret invalidates every signed URL.
+//!
+//! Only a caller who may read the asset can sign it: the asset row must be visible to
+//! the caller under RLS (sign_url runs as the caller), or the bucket must be public.
+
+use crate::errors::raise;
+use crate::settings;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use sha2::{Digest, Sha256};
+
+const PREFIX: &str = "/storage/v1/object/sign/";
+/// Longest validity a URL may be signed for.
+const MAX_SECONDS: i64 = 7 * 86_400;
+
+/// HMAC-SHA256 (RFC 2104), written out: two hashes around the padded key.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    let mut block = [0u8; 64];
+    if key.len() > 64 {
+        block[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
+    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
+    let inner_hash = Sha256::new().chain_update(&inner).chain_update(message).finalize();
+    Sha256::new().chain_update(&outer).chain_update(inner_hash).finalize().into()
+}
+
+fn signing_key() -> [u8; 32] {
+    let secret = settings::JWT_SECRET.get().filter(|_| settings::is_configured(&settings::JWT_SECRET));
+    let Some(secret) = secret else {
+        raise(
+            PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+            "vibecraft signed URLs: no vibecraft.jwt_secret is configured (the signing key derives from it)",
+            Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (see the README)."),
+        );
+    };
+    hmac_sha256(secret.to_bytes(), b"vibecraft signed storage URLs")
+}
+
+fn mac(bucket: &str, path: &str, expires: i64) -> String {
+    URL_SAFE_NO_PAD.encode(hmac_sha256(&signing_key(), format!("{bucket}\n{path}\n{expires}").as_bytes()))
+}
+
+/// Percent-encode everything but unreserved characters and '/'.
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn decode_path(encoded: &str) -> Option<String> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Microseconds since 1970.
+fn now_unix_micros() -> i64 {
+    // SAFETY: reads the clock; PostgreSQL timestamps count microseconds from 2000-01-01.
+    let micros_since_2000 = unsafe { pg_sys::GetCurrentTimestamp() };
+    micros_since_2000 + 946_684_800 * 1_000_000
+}
+
+fn invalid(message: String) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
+}
+
+/// `vibecraft.sign_url(bucket, path, expires_in)`: a URL that verify_signed_url accepts
+/// until it expires.
+#[pg_extern(volatile, parallel_restricted)]
+fn sign_url(bucket: Option<&str>, path: Option<&str>, expires_in: default!(Option<pgrx::datum::Interval>, "'1 hour'")) -> String {
+    const F: &str = "sign_url";
+    let (Some(bucket), Some(path)) = (bucket, path) else { invalid(format!("vibecraft.{F}: bucket and path must not be NULL")) };
+    if path.is_empty() || path.len() > 1024 {
+        invalid(format!("vibecraft.{F}: path must be 1 to 1024 bytes"));
+    }
+    let seconds = expires_in.map(|i| i.as_micros() / 1_000_000).unwrap_or(0);
+    if seconds <= 0 || seconds > MAX_SECONDS as i128 {
+        invalid(format!("vibecraft.{F}: expires_in must be between 1 second and 7 days"));
+    }
+    // As the caller: RLS decides whether the asset is readable.
+    let readable = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM vibecraft.storage_buckets b WHERE b.name = $1 AND b.public)
+             OR EXISTS (SELECT 1 FROM vibecraft.project_assets a JOIN vibecraft.storage_buckets b ON b.id = a.bucket_id
+                         WHERE b.name = $1 AND a.file_path = $2)",
+        &[bucket.into(), path.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or(false);
+    if !readable {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("vibecraft.{F}: no such object, or you may not read it"),
+            Some("Only an object you can read (or one in a public bucket) can be signed."),
+        );
+    }
+    // Rounded up to a whole second: a URL is good for at least expires_in.
+    let expires = (now_unix_micros() + seconds as i64 * 1_000_000 + 999_999) / 1_000_000;
+    format!("{PREFIX}{}/{}?expires={expires}&sig={}", encode_path(bucket), encode_path(path), mac(bucket, path, expires))
+}
+
+/// `vibecraft.verify_signed_url(url)`: true while a URL made by sign_url is unexpired
+/// and unaltered; false otherwise (also for anything that is not such a URL).
+#[pg_extern(volatile, parallel_restricted)]
+fn verify_signed_url(url: Option<&str>) -> bool {
+    let Some(url) = url else { return false };
+    let Some(rest) = url.find(PREFIX).map(|at| &url[at + PREFIX.len()..]) else { return false };
+    let Some((object, query)) = rest.split_once('?') else { return false };
+    let Some((bucket, path)) = object.split_once('/') else { return false };
+    let (Some(bucket), Some(path)) = (decode_path(bucket), decode_path(path)) else { return false };
+    let (mut expires, mut sig) = (None, None);
+    for pair in query.split('&') {
+        match pair.split_once('=') {
+            Some(("expires", v)) => expires = v.parse::<i64>().ok(),
+            Some(("sig", v)) => sig = Some(v),
+            _ => return false,
+        }
+    }
+    let (Some(expires), Some(sig)) = (expires, sig) else { return false };
+    if expires.saturating_mul(1_000_000) <= now_unix_micros() {
+        return false;
+    }
+    let expected = mac(&bucket, &path, expires);
+    // Compare in constant time.
+    expected.len() == sig.len() && expected.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+}
+
+#[cfg(any(test, feature = "pg_test"))]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    /// RFC 4231, test case 2.
+    #[pg_test]
+    fn hmac_matches_the_rfc_vector() {
+        let mac = super::hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+
+    #[pg_test]
+    fn paths_round_trip_through_percent_encoding() {
+        let path = "d1000000/my file (1)/é.png";
+        assert_eq!(super::decode_path(&super::encode_path(path)).as_deref(), Some(path));
+    }
+}
