@@ -102,7 +102,7 @@ GRANT SELECT ON vibecraft.credit_ledger, vibecraft.payments, vibecraft.audit_log
 GRANT INSERT ON vibecraft.admin_logs TO vibecraft_authenticated;
 GRANT UPDATE ON vibecraft.payments, vibecraft.feedback_analytics TO vibecraft_authenticated;
 GRANT SELECT, INSERT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT UPDATE (email, email_verified, name, full_name, display_name, image, avatar_url, bio,
+GRANT UPDATE (email, name, full_name, display_name, image, avatar_url, bio,
               preferences, metadata, last_login_at, last_activity_at, deleted_at)
   ON vibecraft.users TO vibecraft_authenticated;
 GRANT UPDATE (email, full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at)

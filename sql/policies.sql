@@ -43,13 +43,13 @@ CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
 -- Signing up creates one's own row with nothing granted: no platform or organization
--- role, no organization, no credits, the free plan. Those are given by staff (the
+-- role, no organization, no credits, no verified address, the free plan. Those are given by staff (the
 -- service role and admins pass through service_all / their own scope).
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
     WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND ((SELECT vibecraft.is_admin())
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
-                         AND credits = 0 AND credits_spent = 0
+                         AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
                          AND subscription_plan = 'free' AND subscription_status = 'active')));
 CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())

@@ -206,13 +206,13 @@ GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON vibecraft.user_dashboard TO vi
 -- Sign-up may no longer grant itself roles, credits, an organization or a plan.
 DROP POLICY self_insert ON vibecraft.users;
 -- Signing up creates one's own row with nothing granted: no platform or organization
--- role, no organization, no credits, the free plan. Those are given by staff (the
+-- role, no organization, no credits, no verified address, the free plan. Those are given by staff (the
 -- service role and admins pass through service_all / their own scope).
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
     WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND ((SELECT vibecraft.is_admin())
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
-                         AND credits = 0 AND credits_spent = 0
+                         AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
                          AND subscription_plan = 'free' AND subscription_status = 'active')));
 
 -- Statistics totals: users read their own; the triggers in stats.sql keep them.
@@ -1642,3 +1642,5 @@ GRANT EXECUTE ON FUNCTION vibecraft.rebuild_stat_totals(), vibecraft.schedule_ma
 GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass) TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;
+-- Whether an address is verified is the auth backend's word, not the user's.
+REVOKE UPDATE (email_verified) ON vibecraft.users FROM vibecraft_authenticated;

@@ -10,6 +10,10 @@ SELECT format('column %s.%s %s notnull=%s default=%s', c.relname, a.attname, for
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
  WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm') AND a.attnum > 0 AND NOT a.attisdropped
 UNION ALL
+SELECT format('column_acl %s.%s %s', c.relname, a.attname, (SELECT string_agg(x::text, ',' ORDER BY x::text) FROM unnest(a.attacl) x))
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+ WHERE c.relnamespace = 'vibecraft'::regnamespace AND a.attacl IS NOT NULL AND a.attnum > 0
+UNION ALL
 SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname = 'vibecraft'
 UNION ALL
 SELECT format('constraint %s.%s %s', conrelid::regclass, conname, pg_get_constraintdef(oid))

@@ -343,6 +343,7 @@ fn sign_up_cannot_grant_itself_anything() {
         ("credits", ", credits", ", 1000000"),
         ("another organization's ADMIN", ", organization_id, role", ", 'd0000000-0000-4000-8000-000000000001', 'ADMIN'"),
         ("enterprise plan", ", subscription_plan", ", 'enterprise'"),
+        ("verified", ", email_verified", ", now()"),
     ] {
         let mut tx = newbie.transaction().unwrap();
         tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
@@ -353,5 +354,7 @@ fn sign_up_cannot_grant_itself_anything() {
     tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
     let plain = format!("INSERT INTO vibecraft.users (id, email) VALUES ('{me}', 'new@example.com')");
     assert_eq!(tx.execute(plain.as_str(), &[]).unwrap(), 1, "a plain sign-up works");
-    tx.commit().unwrap();
+    // Nor can it verify its own address afterwards.
+    let verify = "UPDATE vibecraft.users SET email_verified = now() WHERE id = vibecraft.current_user_id()";
+    assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(verify, &[])), "42501", "a user cannot verify its own address");
 }
