@@ -13,3 +13,8 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: Option<&str
     report.report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
+
+/// Raise 22023 invalid_parameter_value: the most common complaint about an argument.
+pub fn invalid_parameter(message: impl Into<String>) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
+}

@@ -7,14 +7,11 @@
 //! sql/table_rules.sql.
 
 use crate::credits;
-use crate::errors::raise;
+use crate::errors::{invalid_parameter as invalid, raise};
 use crate::identity;
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, JsonB, PgSqlErrorCode};
 
-fn invalid(message: String) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
-}
 
 /// `vibecraft.create_order(user_uuid, order_type, credits, items, total_cost, metadata)`:
 /// a pending order, its credits taken from the user with a ledger row that points at it.

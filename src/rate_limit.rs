@@ -20,7 +20,7 @@
 //!
 //! One LWLock guards the table; a call holds it for about a microsecond.
 
-use crate::errors::raise;
+use crate::errors::{invalid_parameter as invalid, raise};
 use crate::identity;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting, PgSqlErrorCode};
@@ -319,9 +319,6 @@ fn decide(function: &str, limits: &[Limit]) -> bool {
     }
 }
 
-fn invalid(message: String) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
-}
 
 fn window_micros(function: &str, window: Option<pgrx::datum::Interval>) -> i64 {
     let Some(window) = window else { invalid(format!("vibecraft.{function}: time_window must not be NULL")) };

@@ -10,7 +10,7 @@
 //! Only a caller who may read the asset can sign it: the asset row must be visible to
 //! the caller under RLS (sign_url runs as the caller), or the bucket must be public.
 
-use crate::errors::raise;
+use crate::errors::{invalid_parameter as invalid, raise};
 use crate::settings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -89,9 +89,6 @@ fn now_unix_micros() -> i64 {
     micros_since_2000 + 946_684_800 * 1_000_000
 }
 
-fn invalid(message: String) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
-}
 
 /// `vibecraft.sign_url(bucket, path, expires_in)`: a URL that verify_signed_url accepts
 /// until it expires.
