@@ -5,8 +5,10 @@
 #   2. pg_test/sql  through PGXS pg_regress            } against a fresh scratch cluster
 #   3. pg_test/specs through PGXS pg_isolation_regress } on VIBECRAFT_TEST_PORT (28816)
 #   4. tests/ integration tests: a real client, non-superuser login roles
-#   5. upgrades from every release (scripts/test_upgrade.sh)
-#   6. make bench in smoke mode
+#   5. typed clients: TypeScript types with tsc --strict, the examples/ in Python, Node.js
+#      and Rust (scripts/test_clients.sh)
+#   6. upgrades from every release (scripts/test_upgrade.sh)
+#   7. make bench in smoke mode
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
 
@@ -41,6 +43,16 @@ count_regress() { # count_regress LOG EXIT_CODE TIER
         p=$(( $(echo "$line" | awk '{print $3}') - f ))
     fi
     if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc (see $log)"; fi
+    PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+    echo "-- $3: $p passed, $f failed"
+}
+
+count_checks() { # count_checks LOG EXIT_CODE TIER: one `ok:` or `FAILED:` line per check
+    local log="$1" rc="$2" p f
+    p=$(grep -c '^ok: ' "$log" || true)
+    f=$(grep -c '^FAILED: ' "$log" || true)
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 exited $rc"; fi
+    if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then f=1; echo "!! $3 checked nothing"; fi
     PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
     echo "-- $3: $p passed, $f failed"
 }
@@ -113,21 +125,21 @@ run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integr
     cargo test -p vibecraft-integration-tests -- --show-output
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 
-# --- 5. upgrades ------------------------------------------------------------------------
+# --- 5. typed clients ------------------------------------------------------------------
+run_tier "tier 5: typed clients (TypeScript types, examples in Python, Node.js, Rust)" "$LOGS/clients.log" -- \
+    "$PROJECT_DIR/scripts/test_clients.sh" "$VIBECRAFT_TEST_PORT"
+count_checks "$LOGS/clients.log" "$TIER_RC" "clients"
+
+# --- 6. upgrades ------------------------------------------------------------------------
 # Each released version, installed from its commit, upgrades to this one without losing
 # a row and ends with the same catalog as a fresh install (scripts/test_upgrade.sh).
-run_tier "tier 5: upgrades from every release" "$LOGS/upgrade.log" -- "$PROJECT_DIR/scripts/test_upgrade.sh" "$VIBECRAFT_TEST_PORT"
-up_ok=$(grep -c '^ok: ' "$LOGS/upgrade.log" || true)
-up_failed=$(grep -c '^FAILED: ' "$LOGS/upgrade.log" || true)
-if [ "$TIER_RC" -ne 0 ] && [ "$up_failed" -eq 0 ]; then up_failed=1; echo "!! upgrade tier exited $TIER_RC"; fi
-if [ "$up_ok" -eq 0 ] && [ "$up_failed" -eq 0 ]; then up_failed=1; echo "!! upgrade tier checked nothing"; fi
-PASSED=$((PASSED + up_ok)); FAILED=$((FAILED + up_failed))
-echo "-- upgrades: $up_ok passed, $up_failed failed"
+run_tier "tier 6: upgrades from every release" "$LOGS/upgrade.log" -- "$PROJECT_DIR/scripts/test_upgrade.sh" "$VIBECRAFT_TEST_PORT"
+count_checks "$LOGS/upgrade.log" "$TIER_RC" "upgrades"
 
-# --- 6. benchmark smoke run ----------------------------------------------------------
+# --- 7. benchmark smoke run ----------------------------------------------------------
 # The harness runs end to end (1 s per script, 1 round) so it cannot rot; timings are
 # not asserted here. It passes when every measurement produced a row.
-run_tier "tier 6: make bench, smoke mode (no timing assertions)" "$LOGS/bench_smoke.log" -- \
+run_tier "tier 7: make bench, smoke mode (no timing assertions)" "$LOGS/bench_smoke.log" -- \
     env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_MEMORY_CALLS=2000 BENCH_OUT="$CARGO_TARGET_DIR/bench-smoke.md" \
     VIBECRAFT_BENCH_PORT="${VIBECRAFT_BENCH_SMOKE_PORT:-28819}" bash bench/run.sh
 expected_rows=$(( $(grep -cv '^#' bench/measurements.tsv) + $(grep -cv '^#' bench/memory.tsv) ))

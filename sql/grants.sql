@@ -65,6 +65,8 @@ GRANT EXECUTE ON FUNCTION vibecraft.encrypt_api_key(text, text), vibecraft.decry
 GRANT EXECUTE ON FUNCTION vibecraft.enable_audit(regclass, text[]), vibecraft.disable_audit(regclass),
     vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass)
   TO vibecraft_service;
+-- Types for application code: they describe the catalog, which every role can read anyway.
+GRANT EXECUTE ON FUNCTION vibecraft.typescript_types() TO vibecraft_authenticated, vibecraft_service;
 
 -- Tables. RLS decides which rows; these grants decide which statements.
 -- anon: reference data, public rows, and sending feedback or error reports.
@@ -115,3 +117,5 @@ COMMENT ON FUNCTION vibecraft.version() IS
     'The vibecraft library version and build profile, e.g. ''0.1.0 (release)''.';
 COMMENT ON FUNCTION vibecraft.health_check() IS
     'What a DBA checks first: installed vs available extension version, server version, whether the JWT secret and keyring are configured (never their values), and whether vibecraft is in shared_preload_libraries.';
+COMMENT ON FUNCTION vibecraft.typescript_types() IS
+    'TypeScript types of schema vibecraft, from the live catalog: Row/Insert/Update/Relationships per table and view, Args/Returns per function the vibecraft roles may call, and Enums from CHECK (col IN (...)) lists; Supabase''s Database shape. Save the result as a .ts file after each install or upgrade.';

@@ -102,6 +102,12 @@ VOLATILE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'sign_url_wrapper';
 
+-- vibecraft::typescript::typescript_types
+CREATE  FUNCTION "typescript_types"() RETURNS TEXT /* String */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'typescript_types_wrapper';
+
 -- vibecraft::storage::verify_signed_url
 CREATE  FUNCTION "verify_signed_url"(
 	"url" TEXT /* Option < & str > */
@@ -1642,5 +1648,8 @@ GRANT EXECUTE ON FUNCTION vibecraft.rebuild_stat_totals(), vibecraft.schedule_ma
 GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass), vibecraft.disable_realtime(regclass) TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.typescript_types() TO vibecraft_authenticated, vibecraft_service;
+COMMENT ON FUNCTION vibecraft.typescript_types() IS
+    'TypeScript types of schema vibecraft, from the live catalog: Row/Insert/Update/Relationships per table and view, Args/Returns per function the vibecraft roles may call, and Enums from CHECK (col IN (...)) lists; Supabase''s Database shape. Save the result as a .ts file after each install or upgrade.';
 -- Whether an address is verified is the auth backend's word, not the user's.
 REVOKE UPDATE (email_verified) ON vibecraft.users FROM vibecraft_authenticated;

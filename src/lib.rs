@@ -17,6 +17,7 @@ mod storage;
 mod orders;
 mod rate_limit;
 mod triggers;
+mod typescript;
 
 ::pgrx::pg_module_magic!(name, version);
 
