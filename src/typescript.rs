@@ -457,6 +457,6 @@ mod tests {
         assert!(ts.contains("deduct_credits: {\n        Args: {\n          user_uuid: string;\n          amount: number;\n          reason?: string;\n"));
         assert!(ts.contains("orders_status: \"pending\" | \"processing\" | \"completed\" | \"failed\" | \"cancelled\";"));
         // Not granted to any vibecraft role, so not part of the API.
-        assert!(!ts.contains("provider_key_binding:"));
+        assert!(!ts.contains("seed_demo_data:"));
     }
 }
