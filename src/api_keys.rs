@@ -12,6 +12,7 @@
 
 use crate::errors::raise;
 use crate::identity;
+use crate::owner_rights::{owner_of, with_rights_of};
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, PgBuiltInOids, PgOid};
@@ -138,40 +139,21 @@ fn flush() -> i64 {
         .map(|(_, t)| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(*t), false).unwrap() })
         .collect();
     let total: i64 = uses.iter().sum();
-    as_table_owner(|| {
+    // As the owner of vibecraft.api_keys (the extension's installer), so that validation
+    // works for callers who may not write other users' keys; hence search_path-proof.
+    with_rights_of(owner_of(c"vibecraft", c"api_keys"), || {
         Spi::run_with_args(
             "UPDATE vibecraft.api_keys k
-                SET usage_count = k.usage_count + u.n, last_used_at = greatest(k.last_used_at, u.t)
-               FROM unnest($1::uuid[], $2::int8[], $3::timestamptz[]) AS u(id, n, t)
-              WHERE k.id = u.id",
+                SET usage_count = k.usage_count OPERATOR(pg_catalog.+) u.n, last_used_at = greatest(k.last_used_at, u.t)
+               FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), pg_catalog.unnest($2::pg_catalog.int8[]),
+                              pg_catalog.unnest($3::pg_catalog.timestamptz[])) AS u(id, n, t)
+              WHERE k.id OPERATOR(pg_catalog.=) u.id",
             &[ids.into(), uses.into(), last.into()],
         )
         .unwrap_or_else(|e| error!("vibecraft: cannot record API key usage: {e}"));
     });
     USAGE.with(|u| merge(&mut u.borrow_mut().in_flight, batch));
     total
-}
-
-/// Run `f` as the owner of vibecraft.api_keys (the extension's installer), so that
-/// validation works for callers who may not read other users' keys.
-fn as_table_owner<T>(f: impl FnOnce() -> T) -> T {
-    let owner = Spi::get_one::<pg_sys::Oid>(
-        "SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid = pg_catalog.to_regclass('vibecraft.api_keys')",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE, "vibecraft: table vibecraft.api_keys does not exist", None));
-    let mut user = pg_sys::InvalidOid;
-    let mut context = 0;
-    // SAFETY: PostgreSQL restores the user id at (sub)transaction abort; we restore it
-    // after `f` returns normally.
-    unsafe {
-        pg_sys::GetUserIdAndSecContext(&mut user, &mut context);
-        pg_sys::SetUserIdAndSecContext(owner, context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32);
-    }
-    let result = f();
-    unsafe { pg_sys::SetUserIdAndSecContext(user, context) };
-    result
 }
 
 fn sha256(key: &str) -> Vec<u8> {

@@ -12,10 +12,14 @@
 //! for lack of credits may be retried with the same key.
 //!
 //! Who may call: a user for itself, the service role and admins for anyone;
-//! add_credits is for the service role and admins only.
+//! add_credits is for the service role and admins only. The functions check that as the
+//! caller, then run their statements with the table owner's rights (owner_rights.rs)
+//! rather than as SECURITY DEFINER, whose per-call setting of search_path was a measurable
+//! part of the cost of a deduction.
 
 use crate::errors::raise;
 use crate::identity;
+use crate::owner_rights::{owner_of, with_rights_of};
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{PgBuiltInOids, PgOid};
@@ -25,35 +29,43 @@ thread_local! {
     static PLANS: RefCell<Vec<(&'static str, OwnedPreparedStatement)>> = const { RefCell::new(Vec::new()) };
 }
 
+// Every statement here runs with the owner's rights under the caller's search_path, so
+// each is search_path-proof: qualified tables, functions, types and operators
+// (see owner_rights.rs).
 const DEDUCT: &str = "WITH debit AS (
-        UPDATE vibecraft.users SET credits = credits - $2, credits_spent = credits_spent + $2
-         WHERE id = $1 AND credits >= $2
+        UPDATE vibecraft.users
+           SET credits = credits OPERATOR(pg_catalog.-) $2, credits_spent = credits_spent OPERATOR(pg_catalog.+) $2
+         WHERE id OPERATOR(pg_catalog.=) $1 AND credits OPERATOR(pg_catalog.>=) $2
         RETURNING id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
-    SELECT id, -$2, credits, $3, $4, $5, $6, $7 FROM debit
+    SELECT id, OPERATOR(pg_catalog.-) $2, credits, $3, $4, $5, $6, $7 FROM debit
     RETURNING balance_after";
 
 const CREDIT: &str = "WITH credit AS (
-        UPDATE vibecraft.users SET credits = credits + $2
-         WHERE id = $1
+        UPDATE vibecraft.users SET credits = credits OPERATOR(pg_catalog.+) $2
+         WHERE id OPERATOR(pg_catalog.=) $1
         RETURNING id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
     SELECT id, $2, credits, $3, $4, $5, $6, $7 FROM credit
     RETURNING balance_after";
 
 /// Lock the user's row: a concurrent call with the same key waits here for the first.
-const LOCK_USER: &str = "SELECT u.credits FROM vibecraft.users u WHERE u.id = $1 FOR NO KEY UPDATE";
+const LOCK_USER: &str = "SELECT u.credits FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE";
 
 /// Then find an earlier change with the key. A separate statement on purpose: in READ
 /// COMMITTED it takes a new snapshot, which sees what the call we waited for committed.
 const FIND_KEY: &str = "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
-      WHERE l.user_id = $1 AND l.idempotency_key = $2";
+      WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.idempotency_key OPERATOR(pg_catalog.=) $2";
 
 /// What the ledger took for one reference and has not given back yet.
-const RESERVED: &str = "SELECT coalesce(-sum(l.amount), 0)::integer FROM vibecraft.credit_ledger l
-      WHERE l.user_id = $1 AND l.reference_type = $2 AND l.reference_id = $3";
+const RESERVED: &str = "SELECT coalesce(OPERATOR(pg_catalog.-) pg_catalog.sum(l.amount), 0)::pg_catalog.int4
+       FROM vibecraft.credit_ledger l
+      WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.reference_type OPERATOR(pg_catalog.=) $2
+        AND l.reference_id OPERATOR(pg_catalog.=) $3";
 
-const USER_EXISTS: &str = "SELECT count(*) FROM vibecraft.users WHERE id = $1";
+const USER_EXISTS: &str = "SELECT pg_catalog.count(*) FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1";
+
+const BALANCE: &str = "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1";
 
 fn arg_types(sql: &'static str) -> Vec<PgOid> {
     let uuid = PgOid::BuiltIn(PgBuiltInOids::UUIDOID);
@@ -67,9 +79,10 @@ fn arg_types(sql: &'static str) -> Vec<PgOid> {
     }
 }
 
-/// Run one of this module's statements through a plan prepared once per backend.
+/// Run one of this module's statements through a plan prepared once per backend, with
+/// the rights of the owner of vibecraft.users.
 fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOnce(pgrx::spi::SpiTupleTable) -> T) -> T {
-    Spi::connect_mut(|client| {
+    with_rights_of(owner_of(c"vibecraft", c"users"), || Spi::connect_mut(|client| {
         let known = PLANS.with(|p| p.borrow().iter().any(|(s, _)| *s == sql));
         if !known {
             let plan = client
@@ -86,7 +99,7 @@ fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOn
                 .unwrap_or_else(|e| error!("vibecraft credits: {e}"));
             read(table)
         })
-    })
+    }))
 }
 
 fn check_amount(function: &str, amount: Option<i32>) -> i32 {
@@ -135,8 +148,7 @@ fn earlier_change(function: &str, user: pgrx::Uuid, key: &str) -> Option<(i32, i
 
 /// `vibecraft.deduct_credits(user_uuid, amount, reason, idempotency_key)`: true when the
 /// credits were taken (with a ledger row), false and no change when the balance is too low.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn deduct_credits(
     user_uuid: Option<pgrx::Uuid>,
     amount: Option<i32>,
@@ -161,8 +173,7 @@ fn deduct_credits(
 
 /// `vibecraft.add_credits(user_uuid, amount, reason, idempotency_key)`: the new balance.
 /// The service role and admins only.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn add_credits(
     user_uuid: Option<pgrx::Uuid>,
     amount: Option<i32>,
@@ -207,14 +218,13 @@ pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&
 
 /// `vibecraft.get_user_credits(user_uuid)`: the balance (a user its own, the service
 /// role and admins anyone's); NULL for an unknown user.
-#[pg_extern(stable, parallel_restricted, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(stable, parallel_restricted)]
 fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
     let user = check_user("get_user_credits", user_uuid);
     identity::require_may_act_for("get_user_credits", user, true);
-    Spi::get_one_with_args::<i32>("SELECT credits FROM vibecraft.users WHERE id = $1", &[user.into()])
-        .ok()
-        .flatten()
+    with_rights_of(owner_of(c"vibecraft", c"users"), || {
+        Spi::get_one_with_args::<i32>(BALANCE, &[user.into()]).ok().flatten()
+    })
 }
 
 /// Give back, once, the credits the ledger took from `user` for `reference` (an

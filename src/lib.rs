@@ -15,6 +15,7 @@ mod ids;
 mod settings;
 mod storage;
 mod orders;
+mod owner_rights;
 mod rate_limit;
 mod triggers;
 mod typescript;

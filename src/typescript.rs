@@ -77,7 +77,7 @@ const TYPE_INFO: &str = "
 
 // `vibecraft.typescript_types() returns text`: the TypeScript definitions of schema
 // vibecraft as installed (see the module comment for the shape).
-#[pg_extern(stable, parallel_safe)]
+#[pg_extern(stable, parallel_restricted)]
 fn typescript_types() -> String {
     Spi::connect(|client| Generator { client, types: HashMap::new() }.render())
 }

@@ -11,6 +11,7 @@
 //! the audit row is written through one prepared, kept plan.
 
 use crate::errors::raise;
+use crate::owner_rights::with_rights_of;
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, IntoDatum, PgOid};
@@ -174,17 +175,19 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
     }
 
     let (schema, table, pk_attnums) = Spi::get_three_with_args::<String, String, Vec<i16>>(
-        "SELECT n.nspname::text, c.relname::text,
-                coalesce((SELECT i.indkey::int2[] FROM pg_catalog.pg_index i
-                           WHERE i.indrelid = c.oid AND i.indisprimary), '{}')
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-          WHERE c.oid = $1",
+        // (Qualified throughout: a trigger may fire with an owner's rights under the
+        // caller's search_path; see owner_rights.rs.)
+        "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text,
+                coalesce((SELECT i.indkey::pg_catalog.int2[] FROM pg_catalog.pg_index i
+                           WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indisprimary), '{}')
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+          WHERE c.oid OPERATOR(pg_catalog.=) $1",
         &[relid.into()],
     )
     .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): catalog lookup failed: {e}"));
     let audit_owner = Spi::get_one::<pg_sys::Oid>(
         "SELECT a.relowner FROM pg_catalog.pg_class a
-          WHERE a.oid = pg_catalog.to_regclass('vibecraft.audit_logs')",
+          WHERE a.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.audit_logs')",
     )
     .ok()
     .flatten()
@@ -394,7 +397,7 @@ struct AuditRow {
 const INSERT_SQL: &str = "INSERT INTO vibecraft.audit_logs
         (action, resource_type, table_schema, resource_id, changes, organization_id,
          db_role, transaction_id, ip_address, user_id)
-    VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr(),
+    VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr(),
             vibecraft.current_user_id())";
 
 /// The acting database role's name.
@@ -543,20 +546,8 @@ fn write_audit_row(table: &AuditedTable, row: AuditRow) {
 /// owner, so that the caller needs no INSERT privilege on the trail.
 fn write_audit_row_with_spi(table: &AuditedTable, row: AuditRow) {
     // The acting database role, taken before switching to the trail's owner.
-    let mut user = pg_sys::InvalidOid;
-    let mut sec_context = 0;
-    // SAFETY: plain reads and a switch of the current user id; PostgreSQL restores it on
-    // error at (sub)transaction abort, and we restore it on success below.
     let db_role = current_role_name();
-    unsafe { pg_sys::GetUserIdAndSecContext(&mut user, &mut sec_context) };
-    unsafe {
-        pg_sys::SetUserIdAndSecContext(
-            table.audit_owner,
-            sec_context | pg_sys::SECURITY_LOCAL_USERID_CHANGE as i32,
-        )
-    };
-
-    Spi::connect_mut(|client| {
+    with_rights_of(table.audit_owner, || Spi::connect_mut(|client| {
         let has_plan = INSERT_PLAN.with(|p| p.borrow().is_some());
         if !has_plan {
             let types = [
@@ -590,9 +581,7 @@ fn write_audit_row_with_spi(table: &AuditedTable, row: AuditRow) {
                 .update(plan, None, &args)
                 .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): cannot write the audit row: {e}"));
         });
-    });
-
-    unsafe { pg_sys::SetUserIdAndSecContext(user, sec_context) };
+    }));
 }
 
 #[pg_trigger]
