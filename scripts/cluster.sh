@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # A PostgreSQL 15 cluster that belongs to the project.
-#   cluster.sh start PORT DATADIR   initdb when new, then start (no-op when running)
+#   cluster.sh start PORT DATADIR   initdb when new, then start (no-op when running);
+#                                   with VIBECRAFT_CRON_DATABASE=DB a new cluster also
+#                                   preloads pg_cron, which then runs jobs in DB
 #   cluster.sh stop  DATADIR        fast shutdown of that cluster only (by its data dir)
 #   cluster.sh wipe  DATADIR        stop and delete it
 # Never touches any other cluster: pg_ctl acts on the postmaster.pid in DATADIR only.
@@ -49,13 +51,19 @@ start)
         # Development secrets, random per cluster, readable only by the cluster's owner.
         jwt="${VIBECRAFT_JWT_SECRET:-$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
         keyring="${VIBECRAFT_ENCRYPTION_KEYS:-v1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
+        preload="vibecraft, pg_stat_statements" cron=""
+        if [ -n "${VIBECRAFT_CRON_DATABASE:-}" ] && [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+            preload="$preload, pg_cron"
+            cron="cron.database_name = '$VIBECRAFT_CRON_DATABASE'"
+        fi
         as_pg tee -a "$data/postgresql.conf" >/dev/null <<CONF
 
 # ---- vibecraft development settings (scripts/cluster.sh) ----
 port = $port
 listen_addresses = 'localhost'
 unix_socket_directories = ''
-shared_preload_libraries = 'vibecraft, pg_stat_statements'
+shared_preload_libraries = '$preload'
+$cron
 max_connections = 100
 fsync = on
 logging_collector = off

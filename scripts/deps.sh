@@ -3,7 +3,7 @@
 # Debian packages, cargo-pgrx 0.18.1, and `cargo pgrx init` against PostgreSQL 15.
 . "$(dirname "$0")/common.sh"
 
-PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib libclang-dev clang sudo pkg-config acl)
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron libclang-dev clang sudo pkg-config acl)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

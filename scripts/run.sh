@@ -6,7 +6,9 @@ DATA="${VIBECRAFT_DATA:-$PROJECT_DIR/.pgdata}"
 
 "$PROJECT_DIR/scripts/deps.sh"
 "$PROJECT_DIR/scripts/install.sh"
-"$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
+# A new cluster preloads pg_cron for database vibecraft, so vibecraft.schedule_maintenance()
+# works there (after CREATE EXTENSION pg_cron).
+VIBECRAFT_CRON_DATABASE=vibecraft "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
 # The server preloads vibecraft: a newer library takes effect only after a restart.
 pidfile="$(readlink -f "$DATA")/postmaster.pid"
 if [ "$("$PG_CONFIG" --pkglibdir)/vibecraft.so" -nt "$pidfile" ]; then

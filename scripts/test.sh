@@ -85,8 +85,11 @@ count_cargo "$LOGS/pg_test.log" "$TIER_RC" "#[pg_test]"
 export VIBECRAFT_JWT_SECRET="test-secret-$(head -c 24 /dev/urandom | base64 | tr -d '\n/+=')"
 # A published, test-only keyring, so that the suites can rotate from v1 to v2.
 export VIBECRAFT_ENCRYPTION_KEYS="v1:dGVzdC1vbmx5LWtleS12MS0wMTIzNDU2Nzg5YWJjZGU="
+# pg_cron, preloaded, runs its jobs in this database (tests/tests/maintenance.rs).
+export VIBECRAFT_CRON_DATABASE=vibecraft_cron
 "$PROJECT_DIR/scripts/cluster.sh" wipe "$SCRATCH"
 "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_TEST_PORT" "$SCRATCH"
+psql_at "$VIBECRAFT_TEST_PORT" postgres -qc "CREATE DATABASE $VIBECRAFT_CRON_DATABASE"
 trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$SCRATCH" >/dev/null 2>&1 || true' EXIT
 
 PGXS_TEST="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test"

@@ -1,9 +1,10 @@
-//! daily_maintenance on a big log table while the application keeps writing.
+//! daily_maintenance on a big log table while the application keeps writing, and
+//! scheduled by pg_cron.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use vibecraft_integration_tests::TestDb;
+use vibecraft_integration_tests::{connect, superuser_dsn, TestDb};
 
 const OLD_ROWS: i64 = 1_000_000;
 
@@ -67,4 +68,69 @@ fn archiving_a_million_rows_never_blocks_a_writer_for_a_second() {
     assert!(writes > 100, "the writer kept writing ({writes} writes)");
     assert!(writer_rows >= writes, "each write left its audit row in the live table");
     assert!(slowest < Duration::from_secs(1), "the writer waited {slowest:?} at most; it must never wait a second");
+}
+
+/// schedule_maintenance registers both jobs with pg_cron, and pg_cron runs them: the
+/// daily run (its report lands in admin_logs) and the VACUUM that a function cannot do.
+/// `make test`'s cluster preloads pg_cron for database $VIBECRAFT_CRON_DATABASE.
+#[test]
+fn pg_cron_runs_the_scheduled_maintenance() {
+    let db = std::env::var("VIBECRAFT_CRON_DATABASE")
+        .expect("VIBECRAFT_CRON_DATABASE is not set: run through `make test`, whose cluster preloads pg_cron");
+    let mut su = connect(&format!("{} dbname={db}", superuser_dsn()));
+    su.batch_execute(
+        "SET client_min_messages = warning;
+         CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
+         CREATE EXTENSION IF NOT EXISTS pg_cron;
+         SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'vibecraft-%';
+         DROP ROLE IF EXISTS it_cron_backend;
+         CREATE ROLE it_cron_backend LOGIN IN ROLE vibecraft_service;",
+    )
+    .unwrap();
+    let reports_before: i64 =
+        su.query_one("SELECT count(*) FROM vibecraft.admin_logs WHERE action = 'daily_maintenance'", &[]).unwrap().get(0);
+
+    // The backend's service role schedules it, every minute for this test.
+    let dsn = superuser_dsn().replace("user=postgres", "user=it_cron_backend");
+    let mut backend = connect(&format!("{dsn} dbname={db}"));
+    let answer: String = backend.query_one("SELECT vibecraft.schedule_maintenance('* * * * *')", &[]).unwrap().get(0);
+    assert!(answer.starts_with("scheduled with pg_cron"), "{answer}");
+    let jobs: Vec<String> = su
+        .query("SELECT jobname || ': ' || command FROM cron.job WHERE jobname LIKE 'vibecraft-%' ORDER BY jobname", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(jobs.len(), 2, "{jobs:?}");
+    assert_eq!(jobs[0], "vibecraft-daily-maintenance: SELECT vibecraft.daily_maintenance()");
+    assert!(jobs[1].starts_with("vibecraft-vacuum: VACUUM (ANALYZE) vibecraft."), "{jobs:?}");
+
+    // Both run at the next minute; each must succeed.
+    let started = Instant::now();
+    let finished = loop {
+        let runs: Vec<(String, String, String)> = su
+            .query(
+                "SELECT j.jobname, d.status, coalesce(d.return_message, '')
+                   FROM cron.job_run_details d JOIN cron.job j ON j.jobid = d.jobid
+                  WHERE j.jobname LIKE 'vibecraft-%' AND d.status IN ('succeeded', 'failed')",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        let failed: Vec<_> = runs.iter().filter(|r| r.1 == "failed").collect();
+        assert!(failed.is_empty(), "a scheduled job failed: {failed:?}");
+        let done = |name: &str| runs.iter().any(|r| r.0 == name && r.1 == "succeeded");
+        if done("vibecraft-daily-maintenance") && done("vibecraft-vacuum") {
+            break started.elapsed();
+        }
+        assert!(started.elapsed() < Duration::from_secs(150), "pg_cron did not run both jobs within 150 s: {runs:?}");
+        std::thread::sleep(Duration::from_secs(1));
+    };
+    let reports_after: i64 =
+        su.query_one("SELECT count(*) FROM vibecraft.admin_logs WHERE action = 'daily_maintenance'", &[]).unwrap().get(0);
+    assert!(reports_after > reports_before, "the scheduled run wrote its report to admin_logs");
+    su.batch_execute("SELECT cron.unschedule(jobid) FROM cron.job WHERE jobname LIKE 'vibecraft-%'").unwrap();
+    println!("pg_cron: daily maintenance and VACUUM scheduled by the service role, both ran and succeeded after {finished:?}");
 }
