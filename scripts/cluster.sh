@@ -80,7 +80,9 @@ CONF
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         die "port $port is in use by another program; choose another with VIBECRAFT_PORT=NNNNN"
     fi
-    as_pg "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
+    # Without RUST_BACKTRACE, as a server started by the system would be: with it, pgrx
+    # appends a Rust backtrace to the DETAIL of errors, which users should never see.
+    as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
         { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (log: $data/server.log)"; }
     ;;
 stop)

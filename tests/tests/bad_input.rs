@@ -105,6 +105,13 @@ fn call_everything(client: &mut Client, functions: &[(String, Vec<String>)], sig
                 outcome.errors += 1;
                 let code = e.code().map(|c| c.code().to_string());
                 let shown = sql.chars().take(160).collect::<String>();
+                // Error text is for users: no Rust internals in it.
+                if let Some(db_error) = e.as_db_error() {
+                    let text = format!("{} {}", db_error.message(), db_error.detail().unwrap_or(""));
+                    if ["pgrx", "rustc", "panicked", "std::"].iter().any(|sign| text.contains(sign)) {
+                        outcome.bad.push(format!("{shown}: Rust internals in the error text: {}", text.chars().take(300).collect::<String>()));
+                    }
+                }
                 match code.as_deref() {
                     None => outcome.bad.push(format!("{shown}: no SQLSTATE (connection lost?): {e}")),
                     Some("XX000") | Some("XX001") | Some("XX002") | Some("57014") => {
