@@ -112,8 +112,19 @@ impl Generator<'_, '_> {
         let relations = self.relations();
         let functions = self.functions();
 
+        // The installed version, which is what the catalog describes (the library may be newer
+        // until ALTER EXTENSION vibecraft UPDATE has run).
+        let installed: String = self
+            .client
+            .select("SELECT e.extversion::pg_catalog.text FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'vibecraft'", None, &[])
+            .unwrap_or_else(|e| spi_error(e))
+            .first()
+            .get_one()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| "(not installed)".to_string());
         let mut out = String::new();
-        let _ = writeln!(out, "// TypeScript types for schema vibecraft {}, generated from the live catalog by", env!("CARGO_PKG_VERSION"));
+        let _ = writeln!(out, "// TypeScript types for schema vibecraft {installed}, generated from the live catalog by");
         out.push_str("// `SELECT vibecraft.typescript_types()`. Do not edit: generate again after each upgrade.\n\n");
         out.push_str("export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[];\n\n");
         out.push_str("export type Database = {\n  vibecraft: {\n");
@@ -452,6 +463,7 @@ mod tests {
     #[pg_test]
     fn the_output_names_every_table_view_and_granted_function() {
         let ts = Spi::get_one::<String>("SELECT vibecraft.typescript_types()").unwrap().unwrap();
+        assert!(ts.starts_with(&format!("// TypeScript types for schema vibecraft {},", env!("CARGO_PKG_VERSION"))));
         assert!(ts.contains("      users: {\n        Row: {\n          id: string;\n"), "{ts}");
         assert!(ts.contains("      user_profiles: {"), "views are listed");
         assert!(ts.contains("deduct_credits: {\n        Args: {\n          user_uuid: string;\n          amount: number;\n          reason?: string;\n"));
