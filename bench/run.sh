@@ -9,6 +9,9 @@ cd "$PROJECT_DIR"
 SECONDS_PER_RUN="${BENCH_SECONDS:-4}"
 ROUNDS="${BENCH_ROUNDS:-5}"
 ONLY="${BENCH_ONLY:-.}"
+# Durability-bound rows: twice the rounds, half as long each (see the loop below).
+DURABLE_ROUNDS=$((ROUNDS * 2))
+DURABLE_SECONDS=$(( SECONDS_PER_RUN >= 2 ? SECONDS_PER_RUN / 2 : SECONDS_PER_RUN ))
 OUT="${BENCH_OUT:-$PROJECT_DIR/bench/results.md}"
 PORT="${VIBECRAFT_BENCH_PORT:-28818}"
 DATA="$CARGO_TARGET_DIR/bench-cluster-$PORT"
@@ -66,9 +69,7 @@ while IFS=$'\t' read -r name sync ours peer floor target; do
     # alternate twice as often with runs half as long (the same time in all), so that
     # the drift falls evenly on both sides.
     rounds=$ROUNDS secs=$SECONDS_PER_RUN
-    if [ "$sync" = on ]; then
-        rounds=$((ROUNDS * 2)); secs=$(( SECONDS_PER_RUN >= 2 ? SECONDS_PER_RUN / 2 : SECONDS_PER_RUN ))
-    fi
+    if [ "$sync" = on ]; then rounds=$DURABLE_ROUNDS secs=$DURABLE_SECONDS; fi
     for r in $(seq 1 "$rounds"); do
         # Alternate the order each round so that drift does not favour one side.
         if [ $((r % 2)) -eq 1 ]; then order="ours peer floor"; else order="floor peer ours"; fi
@@ -140,7 +141,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     echo "Measured by \`make bench\` on $(date -u '+%Y-%m-%d %H:%M UTC'): $(nproc) cores ($cpu), $(free -g | awk '/^Mem/ {print $2}') GiB,"
     echo "$("$PGBIN/postgres" --version), vibecraft $(grep -m1 '^version' Cargo.toml | cut -d'"' -f2) release build."
     echo "pgbench -M prepared, $CLIENTS clients, ${SECONDS_PER_RUN} s per run, $ROUNDS alternating rounds, median tps"
-    echo "(synchronous_commit=on rows: $((ROUNDS * 2)) rounds of $(( SECONDS_PER_RUN >= 2 ? SECONDS_PER_RUN / 2 : SECONDS_PER_RUN )) s, so that the disk's drift falls evenly on both sides);"
+    echo "(synchronous_commit=on rows: $DURABLE_ROUNDS rounds of $DURABLE_SECONDS s, so that the disk's drift falls evenly on both sides);"
     echo "shared_buffers 1GB, fsync on. Throughput in transactions per second (higher is better)."
     echo "The floor is the bare statement without vibecraft (a plain UPDATE on a table without triggers);"
     echo "the peer is what a team following the source documents would write (bench/peers/)."

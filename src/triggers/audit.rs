@@ -11,7 +11,7 @@
 //! the audit row is written through one prepared, kept plan.
 
 use crate::errors::raise;
-use crate::owner_rights::with_rights_of;
+use crate::owner_rights::{owner_of, with_rights_of};
 use pgrx::prelude::*;
 use pgrx::spi::OwnedPreparedStatement;
 use pgrx::{pg_sys, IntoDatum, PgOid};
@@ -185,19 +185,7 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         &[relid.into()],
     )
     .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): catalog lookup failed: {e}"));
-    let audit_owner = Spi::get_one::<pg_sys::Oid>(
-        "SELECT a.relowner FROM pg_catalog.pg_class a
-          WHERE a.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.audit_logs')",
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-            "vibecraft.audit_trigger(): table vibecraft.audit_logs does not exist",
-            Some("Is the vibecraft extension installed in this database?"),
-        )
-    });
+    let audit_owner = owner_of(c"vibecraft", c"audit_logs");
     let primary_key = pk_attnums
         .unwrap_or_default()
         .into_iter()
