@@ -1,6 +1,6 @@
 # vibecraft: two commands, `make run` and `make test`. See README.md.
 # The work is done by the scripts in scripts/; each installs what it needs.
-.PHONY: run test stop reset deps install bench
+.PHONY: run test stop reset deps install bench upgrade-scripts
 
 run:
 	@bash scripts/run.sh
@@ -23,3 +23,7 @@ install: deps
 
 bench:
 	@bash bench/run.sh
+
+# The upgrade script from the last release, assembled from sql/migrations/ and the rooms.
+upgrade-scripts:
+	@bash scripts/upgrade_scripts.sh

@@ -2,8 +2,8 @@
 # `make test`: every test tier from a fresh state, then one closing line
 # `N passed, N failed` over all tiers; non-zero exit on any failure.
 #   1. #[pg_test] tests in src/ (cargo pgrx test, its own throwaway cluster)
-#   2. pg_test/sql  through PGXS pg_regress            } against a fresh scratch cluster
-#   3. pg_test/specs through PGXS pg_isolation_regress } on VIBECRAFT_TEST_PORT (28816)
+#   2. tests/pg_regress/sql  through PGXS pg_regress            } against a fresh scratch cluster
+#   3. tests/pg_regress/specs through PGXS pg_isolation_regress } on VIBECRAFT_TEST_PORT (28816)
 #   4. tests/ integration tests: a real client, non-superuser login roles
 #   5. typed clients: TypeScript types with tsc --strict, the examples/ in Python, Node.js
 #      and Rust (scripts/test_clients.sh)
@@ -98,26 +98,26 @@ trap '"$PROJECT_DIR/scripts/cluster.sh" stop "$SCRATCH" >/dev/null 2>&1 || true'
 
 PGXS_TEST="$("$PG_CONFIG" --pkglibdir)/pgxs/src/test"
 common_regress=(--host=localhost --port="$VIBECRAFT_TEST_PORT" --user=postgres
-    --inputdir="$PROJECT_DIR/pg_test" --bindir="$PGBIN")
+    --inputdir="$PROJECT_DIR/tests/pg_regress" --bindir="$PGBIN")
 
 # --- 2. pg_regress -----------------------------------------------------------------
-regress_tests=$(cd pg_test/sql && ls -1 *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
+regress_tests=$(cd tests/pg_regress/sql && ls -1 *.sql 2>/dev/null | sed 's/\.sql$//' | sort)
 rm -rf "$CARGO_TARGET_DIR/pg_regress"
 mkdir -p "$CARGO_TARGET_DIR/pg_regress"
 # shellcheck disable=SC2086
-run_tier "tier 2: pg_test/sql (pg_regress)" "$LOGS/pg_regress.log" -- \
+run_tier "tier 2: tests/pg_regress/sql (pg_regress)" "$LOGS/pg_regress.log" -- \
     "$PGXS_TEST/regress/pg_regress" "${common_regress[@]}" \
     --outputdir="$CARGO_TARGET_DIR/pg_regress" --dbname=vibecraft_regress $regress_tests
 count_regress "$LOGS/pg_regress.log" "$TIER_RC" "pg_regress"
 [ -f "$CARGO_TARGET_DIR/pg_regress/regression.diffs" ] && head -n 80 "$CARGO_TARGET_DIR/pg_regress/regression.diffs"
 
 # --- 3. pg_isolation_regress -------------------------------------------------------
-specs=$(cd pg_test/specs 2>/dev/null && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort || true)
+specs=$(cd tests/pg_regress/specs 2>/dev/null && ls -1 *.spec 2>/dev/null | sed 's/\.spec$//' | sort || true)
 if [ -n "$specs" ]; then
     rm -rf "$CARGO_TARGET_DIR/pg_isolation"
     mkdir -p "$CARGO_TARGET_DIR/pg_isolation"
     # shellcheck disable=SC2086
-    run_tier "tier 3: pg_test/specs (pg_isolation_regress)" "$LOGS/pg_isolation.log" -- \
+    run_tier "tier 3: tests/pg_regress/specs (pg_isolation_regress)" "$LOGS/pg_isolation.log" -- \
         "$PGXS_TEST/isolation/pg_isolation_regress" "${common_regress[@]}" \
         --outputdir="$CARGO_TARGET_DIR/pg_isolation" --dbname=vibecraft_isolation \
         --load-extension=pg_trgm --load-extension=vibecraft $specs
@@ -129,7 +129,7 @@ fi
 export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
 export VIBECRAFT_PGBIN="$PGBIN"
 run_tier "tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
-    cargo test -p vibecraft-integration-tests -- --show-output
+    cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 
 # --- 5. typed clients ------------------------------------------------------------------

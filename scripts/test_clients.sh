@@ -48,15 +48,15 @@ else
     failed "the generated types do not compile with tsc --strict against $ts/usage.ts (see above)"
 fi
 
-# The DBA manual's recipe for your own tables is what pg_test/sql/own_tables.sql runs.
+# The DBA manual's recipe for your own tables is what tests/pg_regress/sql/own_tables.sql runs.
 doc_recipe=$(awk '/^```sql$/ {buf = ""; inside = 1; next}
                   /^```$/ {if (inside && buf ~ /CREATE TABLE public.webhooks/) printf "%s", buf; inside = 0; next}
                   inside {buf = buf $0 "\n"}' docs/dba.md)
-suite_recipe=$(awk '/^-- <<< docs\/dba.md/ {p = 0} p {print} /^-- >>> docs\/dba.md/ {p = 1}' pg_test/sql/own_tables.sql)
+suite_recipe=$(awk '/^-- <<< docs\/dba.md/ {p = 0} p {print} /^-- >>> docs\/dba.md/ {p = 1}' tests/pg_regress/sql/own_tables.sql)
 if [ -n "$doc_recipe" ] && [ "$doc_recipe" = "$suite_recipe" ]; then
-    ok "docs/dba.md's recipe for your own tables is the one pg_test/sql/own_tables.sql runs"
+    ok "docs/dba.md's recipe for your own tables is the one tests/pg_regress/sql/own_tables.sql runs"
 else
-    failed "docs/dba.md section 4 and pg_test/sql/own_tables.sql differ: keep the recipe and its test the same"
+    failed "docs/dba.md section 4 and tests/pg_regress/sql/own_tables.sql differ: keep the recipe and its test the same"
 fi
 
 # --- 2. the examples --------------------------------------------------------------------

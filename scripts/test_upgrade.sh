@@ -4,8 +4,9 @@
 #      released (sql/releases) equals the file at B's release commit.
 #   2. For every release: install it from its commit, load its demo data, ALTER EXTENSION
 #      vibecraft UPDATE, and check that every row that was there is still there
-#      unchanged, that the catalog (pg_test/upgrade/fingerprint.sql) equals a fresh
+#      unchanged, that the catalog (tests/pg_regress/upgrade/fingerprint.sql) equals a fresh
 #      install of this version, and that validate_system_integrity reports no failure.
+#   0. The upgrade script to this version is the one `make upgrade-scripts` generates.
 # Prints one `ok:` or `FAILED:` line per check; exits non-zero when any failed.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
@@ -15,6 +16,9 @@ failures=0
 ok() { echo "ok: $*"; }
 failed() { echo "FAILED: $*"; failures=$((failures + 1)); }
 sql() { psql_at "$port" "$@"; }
+
+# 0. The unreleased upgrade script is what `make upgrade-scripts` generates.
+bash "$PROJECT_DIR/scripts/upgrade_scripts.sh" --check || failures=$((failures + 1))
 
 # 1. Released upgrade scripts are frozen.
 while read -r version commit; do
@@ -93,9 +97,9 @@ SQL
     if [ "$lost" = "0" ]; then ok "all $rows rows of $version survived the upgrade unchanged"; else failed "rows lost or changed in the upgrade from $version: $lost"; fi
     sql "$old" -qc "SET client_min_messages = warning" -c "DROP SCHEMA snapshot CASCADE" >/dev/null
     sql "$fresh" -qc "SET client_min_messages = warning" -c "CREATE EXTENSION vibecraft CASCADE" >/dev/null
-    if diff <(sql "$old" -qAt -f pg_test/upgrade/fingerprint.sql) <(sql "$fresh" -qAt -f pg_test/upgrade/fingerprint.sql) \
+    if diff <(sql "$old" -qAt -f tests/pg_regress/upgrade/fingerprint.sql) <(sql "$fresh" -qAt -f tests/pg_regress/upgrade/fingerprint.sql) \
             >"$CARGO_TARGET_DIR/upgrade-$version.diff"; then
-        ok "the catalog after upgrading from $version equals a fresh install ($(sql "$fresh" -qAt -f pg_test/upgrade/fingerprint.sql | wc -l) facts)"
+        ok "the catalog after upgrading from $version equals a fresh install ($(sql "$fresh" -qAt -f tests/pg_regress/upgrade/fingerprint.sql | wc -l) facts)"
     else
         failed "the catalog after upgrading from $version differs from a fresh install:"
         head -n 40 "$CARGO_TARGET_DIR/upgrade-$version.diff"

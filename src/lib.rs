@@ -1,7 +1,7 @@
 //! vibecraft: the data layer of an AI-product backend as one PostgreSQL extension.
 //!
-//! Each capability is a module named after it; its hand-written SQL lives in `sql/`
-//! and is pulled in below, in dependency order.
+//! Each capability is a module named after it; its hand-written SQL lives in the room
+//! of the same name under `sql/` and is pulled in below.
 
 use pgrx::prelude::*;
 
@@ -34,104 +34,405 @@ pub extern "C-unwind" fn _PG_init() {
 
 // The roles that grants and policies name, before anything else.
 extension_sql_file!("../sql/roles.sql", name = "roles", bootstrap);
-// The schema, in dependency order. pg_trgm comes from the control file's `requires`.
-extension_sql_file!("../sql/tables_people.sql", name = "tables_people");
+// One room per capability (sql/<room>/): tables.sql is created once, at install;
+// rules.sql (functions, views, policies, triggers, grants, comments) is re-run by every
+// upgrade. Each names what it really needs; pg_trgm comes from the control file.
+extension_sql_file!("../sql/people/tables.sql", name = "people_tables");
 extension_sql_file!(
-    "../sql/tables_work.sql",
-    name = "tables_work",
-    requires = ["tables_people", ids::uuid_generate_v7]
-);
-extension_sql_file!("../sql/tables_ai.sql", name = "tables_ai", requires = ["tables_work"]);
-extension_sql_file!("../sql/tables_commerce.sql", name = "tables_commerce", requires = ["tables_ai"]);
-extension_sql_file!("../sql/tables_ops.sql", name = "tables_ops", requires = ["tables_commerce"]);
-extension_sql_file!("../sql/views_compat.sql", name = "views_compat", requires = ["tables_ops"]);
-extension_sql_file!(
-    "../sql/views_dashboards.sql",
-    name = "views_dashboards",
-    requires = ["views_compat"]
-);
-extension_sql_file!(
-    "../sql/table_rules.sql",
-    name = "table_rules",
-    requires = ["views_dashboards", triggers::updated_at::set_updated_at]
-);
-extension_sql_file!("../sql/reference_data.sql", name = "reference_data", requires = ["table_rules"]);
-extension_sql_file!(
-    "../sql/audit.sql",
-    name = "audit",
-    requires = ["reference_data", triggers::audit::audit_trigger]
-);
-extension_sql_file!(
-    "../sql/identity.sql",
-    name = "identity",
+    "../sql/people/rules.sql",
+    name = "people_rules",
     requires = [
-        "audit",
-        identity::current_user_id,
-        identity::current_org_claim,
+        "identity_rules",
+        "people_tables",
         identity::is_service,
-        identity::jwt_claims,
-        identity::sign_out,
-        identity::require_may_act_for_sql,
-        identity::jwt::authenticate
     ]
 );
-extension_sql_file!("../sql/policies.sql", name = "policies", requires = ["identity"]);
 extension_sql_file!(
-    "../sql/secrets.sql",
-    name = "secrets",
+    "../sql/auth_backend/tables.sql",
+    name = "auth_backend_tables",
     requires = [
-        "policies",
-        crypto::encrypt_api_key,
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/auth_backend/rules.sql",
+    name = "auth_backend_rules",
+    requires = [
+        "auth_backend_tables",
+        "identity_rules",
+        identity::is_service,
+    ]
+);
+extension_sql_file!(
+    "../sql/identity/rules.sql",
+    name = "identity_rules",
+    requires = [
+        "people_tables",
+        "projects_tables",
+        identity::current_org_claim,
+        identity::current_user_id,
+        identity::is_service,
+        identity::jwt::authenticate,
+        identity::jwt_claims,
+        identity::require_may_act_for_sql,
+        identity::sign_out,
+    ]
+);
+extension_sql_file!(
+    "../sql/projects/tables.sql",
+    name = "projects_tables",
+    requires = [
+        "people_tables",
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/projects/rules.sql",
+    name = "projects_rules",
+    requires = [
+        "identity_rules",
+        "projects_tables",
+        identity::current_user_id,
+    ]
+);
+extension_sql_file!(
+    "../sql/agents/tables.sql",
+    name = "agents_tables",
+    requires = [
+        "people_tables",
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/agents/rules.sql",
+    name = "agents_rules",
+    requires = [
+        "agents_tables",
+        "identity_rules",
+        identity::current_user_id,
+    ]
+);
+extension_sql_file!(
+    "../sql/catalog/tables.sql",
+    name = "catalog_tables",
+    requires = [
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/catalog/rules.sql",
+    name = "catalog_rules",
+    requires = [
+        "catalog_tables",
+        "identity_rules",
+        identity::is_service,
+    ]
+);
+extension_sql_file!(
+    "../sql/provider_keys/tables.sql",
+    name = "provider_keys_tables",
+    requires = [
+        "catalog_tables",
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/provider_keys/rules.sql",
+    name = "provider_keys_rules",
+    requires = [
+        "catalog_tables",
+        "identity_rules",
+        "provider_keys_tables",
         crypto::decrypt_api_key,
+        crypto::encrypt_api_key,
         crypto::encryption_key_id,
         crypto::encryption_key_ids,
-        api_keys::new_api_key_secret,
-        api_keys::api_key_prefix,
-        api_keys::validate_api_key,
-        api_keys::authenticate_api_key,
-        api_keys::flush_api_key_usage
+        identity::current_user_id,
+        identity::is_service,
+        identity::jwt::authenticate,
     ]
 );
 extension_sql_file!(
-    "../sql/credits.sql",
-    name = "credits",
-    requires = ["secrets", credits::deduct_credits, credits::add_credits, credits::get_user_credits]
-);
-extension_sql_file!(
-    "../sql/orders.sql",
-    name = "orders",
-    requires = ["credits", orders::create_order, orders::refund_order_credits]
-);
-extension_sql_file!(
-    "../sql/rate_limit.sql",
-    name = "rate_limit",
+    "../sql/api_keys/tables.sql",
+    name = "api_keys_tables",
     requires = [
-        "orders",
-        rate_limit::check_rate_limit,
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/api_keys/rules.sql",
+    name = "api_keys_rules",
+    requires = [
+        "api_keys_tables",
+        "identity_rules",
+        api_keys::api_key_prefix,
+        api_keys::authenticate_api_key,
+        api_keys::flush_api_key_usage,
+        api_keys::new_api_key_secret,
+        api_keys::validate_api_key,
+        identity::current_user_id,
+        identity::is_service,
+        identity::jwt::authenticate,
+    ]
+);
+extension_sql_file!(
+    "../sql/usage/tables.sql",
+    name = "usage_tables",
+    requires = [
+        "api_keys_tables",
+        "people_tables",
+        "projects_tables",
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/usage/rules.sql",
+    name = "usage_rules",
+    requires = [
+        "catalog_tables",
+        "identity_rules",
+        "usage_tables",
+        identity::current_user_id,
+        identity::is_service,
+    ]
+);
+extension_sql_file!(
+    "../sql/credits/tables.sql",
+    name = "credits_tables",
+    requires = [
+        "people_tables",
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/credits/rules.sql",
+    name = "credits_rules",
+    requires = [
+        "credits_tables",
+        "identity_rules",
+        credits::add_credits,
+        credits::deduct_credits,
+        credits::get_user_credits,
+    ]
+);
+extension_sql_file!(
+    "../sql/orders/tables.sql",
+    name = "orders_tables",
+    requires = [
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/orders/rules.sql",
+    name = "orders_rules",
+    requires = [
+        "identity_rules",
+        "orders_tables",
+        identity::current_user_id,
+        identity::is_service,
+        orders::create_order,
+        orders::refund_order_credits,
+    ]
+);
+extension_sql_file!(
+    "../sql/rate_limit/rules.sql",
+    name = "rate_limit_rules",
+    requires = [
         rate_limit::check_api_key_rate_limit,
         rate_limit::check_provider_rate_limit,
+        rate_limit::check_rate_limit,
         rate_limit::compact_rate_limits,
-        rate_limit::rate_limit_state
+        rate_limit::rate_limit_state,
     ]
 );
-extension_sql_file!("../sql/usage.sql", name = "usage", requires = ["rate_limit"]);
-extension_sql_file!("../sql/stats.sql", name = "stats", requires = ["usage"]);
-extension_sql_file!("../sql/integrity.sql", name = "integrity", requires = ["stats"]);
-extension_sql_file!("../sql/maintenance.sql", name = "maintenance", requires = ["integrity"]);
 extension_sql_file!(
-    "../sql/realtime.sql",
-    name = "realtime",
-    requires = ["maintenance", triggers::audit::secret_column_names]
+    "../sql/storage/tables.sql",
+    name = "storage_tables",
+    requires = [
+        "people_tables",
+        "projects_tables",
+    ]
 );
 extension_sql_file!(
-    "../sql/storage.sql",
-    name = "storage",
-    requires = ["realtime", storage::sign_url, storage::verify_signed_url]
+    "../sql/storage/rules.sql",
+    name = "storage_rules",
+    requires = [
+        "identity_rules",
+        "storage_tables",
+        identity::is_service,
+        storage::sign_url,
+        storage::verify_signed_url,
+    ]
 );
-extension_sql_file!("../sql/comments.sql", name = "comments", requires = ["storage"]);
-extension_sql_file!("../sql/demo_data.sql", name = "demo_data", requires = ["comments"]);
-// Grants come last, once every object exists.
-extension_sql_file!("../sql/grants.sql", name = "grants", finalize);
+extension_sql_file!(
+    "../sql/feedback/tables.sql",
+    name = "feedback_tables",
+    requires = [
+        "people_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/feedback/rules.sql",
+    name = "feedback_rules",
+    requires = [
+        "feedback_tables",
+        "identity_rules",
+        identity::is_service,
+    ]
+);
+extension_sql_file!(
+    "../sql/audit/tables.sql",
+    name = "audit_tables",
+    requires = [
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/audit/rules.sql",
+    name = "audit_rules",
+    requires = [
+        "agents_tables",
+        "api_keys_tables",
+        "audit_tables",
+        "identity_rules",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "provider_keys_tables",
+        "settings_tables",
+        identity::current_user_id,
+        identity::is_service,
+        triggers::audit::audit_trigger,
+    ]
+);
+extension_sql_file!(
+    "../sql/logs/tables.sql",
+    name = "logs_tables",
+    requires = [
+        "people_tables",
+        "projects_tables",
+        ids::uuid_generate_v7,
+    ]
+);
+extension_sql_file!(
+    "../sql/logs/rules.sql",
+    name = "logs_rules",
+    requires = [
+        "identity_rules",
+        "logs_tables",
+        identity::is_service,
+    ]
+);
+extension_sql_file!("../sql/settings/tables.sql", name = "settings_tables");
+extension_sql_file!(
+    "../sql/settings/rules.sql",
+    name = "settings_rules",
+    requires = [
+        "identity_rules",
+        "settings_tables",
+        identity::is_service,
+    ]
+);
+extension_sql_file!(
+    "../sql/stats/tables.sql",
+    name = "stats_tables",
+    requires = [
+        "people_tables",
+        "projects_tables",
+        "usage_tables",
+    ]
+);
+extension_sql_file!(
+    "../sql/stats/rules.sql",
+    name = "stats_rules",
+    requires = [
+        "api_keys_tables",
+        "credits_tables",
+        "identity_rules",
+        "logs_tables",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "stats_tables",
+        "usage_tables",
+        identity::is_service,
+        identity::require_may_act_for_sql,
+    ]
+);
+extension_sql_file!(
+    "../sql/integrity/rules.sql",
+    name = "integrity_rules",
+    requires = [
+        "api_keys_tables",
+        "credits_tables",
+        "identity_rules",
+        "orders_rules",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "provider_keys_rules",
+        "provider_keys_tables",
+        "stats_rules",
+        "stats_tables",
+        "usage_tables",
+        crypto::encryption_key_id,
+        crypto::encryption_key_ids,
+        orders::refund_order_credits,
+    ]
+);
+extension_sql_file!(
+    "../sql/maintenance/rules.sql",
+    name = "maintenance_rules",
+    requires = [
+        "api_keys_tables",
+        "audit_tables",
+        "auth_backend_tables",
+        "identity_rules",
+        "logs_tables",
+        "orders_rules",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "settings_tables",
+        api_keys::flush_api_key_usage,
+        identity::current_user_id,
+        identity::is_service,
+        rate_limit::compact_rate_limits,
+    ]
+);
+extension_sql_file!(
+    "../sql/realtime/rules.sql",
+    name = "realtime_rules",
+    requires = [
+        triggers::audit::secret_column_names,
+    ]
+);
+extension_sql_file!(
+    "../sql/demo/rules.sql",
+    name = "demo_rules",
+    requires = [
+        "agents_tables",
+        "api_keys_tables",
+        "audit_tables",
+        "auth_backend_tables",
+        "catalog_tables",
+        "credits_tables",
+        "feedback_tables",
+        "logs_tables",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "provider_keys_rules",
+        "provider_keys_tables",
+        "storage_tables",
+        "usage_tables",
+        crypto::encrypt_api_key,
+        health::health_check,
+    ]
+);
+// Rules every table follows (RLS on, updated_at, pg_dump) and the schema's privileges,
+// once every room's objects exist.
+extension_sql_file!("../sql/schema/rules.sql", name = "schema_rules", finalize);
 
 /// Hooks for `cargo pgrx test`.
 #[cfg(test)]

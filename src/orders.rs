@@ -3,8 +3,7 @@
 //! them back exactly once (`refund_order_credits`, called by a trigger). What is
 //! refunded is what the ledger took for that order, never the order's own
 //! `credits_used` column, so an order row written by hand cannot mint credits.
-//! Payments, downloads and the status flow itself are SQL, in sql/orders.sql and
-//! sql/table_rules.sql.
+//! Payments, downloads and the status flow itself are SQL, in sql/orders/rules.sql.
 
 use crate::credits;
 use crate::errors::{invalid_parameter as invalid, raise};

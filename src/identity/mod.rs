@@ -204,7 +204,7 @@ fn sign_out() -> bool {
     CURRENT.with(|c| c.borrow_mut().take().is_some())
 }
 
-/// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity.sql).
+/// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity/rules.sql).
 fn caller_is_admin() -> bool {
     Spi::get_one::<bool>("SELECT vibecraft.is_admin()").ok().flatten().unwrap_or(false)
 }

@@ -1,0 +1,45 @@
+-- vibecraft 0.1.0 -> 0.2.0, the hand-written steps: what changes in tables that already
+-- hold rows. make upgrade-scripts assembles sql/vibecraft--0.1.0--0.2.0.sql from this
+-- file, the statements marked `-- @since 0.2.0` in sql/*/tables.sql (placed at
+-- @new-objects) and every room's re-runnable rules (placed at @rules).
+
+-- Triggers stay quiet while the upgrade fills in derived columns: the rows' updated_at
+-- and audit trail are untouched.
+SET LOCAL session_replication_role = replica;
+
+-- users.credits_spent, backfilled from the ledger.
+ALTER TABLE vibecraft.users
+    ADD COLUMN credits_spent bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0);
+UPDATE vibecraft.users u
+   SET credits_spent = s.spent
+  FROM (SELECT l.user_id, -sum(l.amount) AS spent FROM vibecraft.credit_ledger l
+         WHERE l.amount < 0 GROUP BY l.user_id) s
+ WHERE s.user_id = u.id;
+
+-- Installed reference rows get ids derived from their names (the @since statements
+-- below); the rows that refer to them follow first.
+UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories:' || c.name)::uuid
+  FROM vibecraft.feedback_categories c WHERE c.id = f.category_id AND c.is_system;
+UPDATE vibecraft.project_assets a SET bucket_id = md5('vibecraft.storage_buckets:' || b.name)::uuid
+  FROM vibecraft.storage_buckets b WHERE b.id = a.bucket_id AND b.is_system;
+
+-- @new-objects
+
+-- A setting new in 0.2.0 (a fresh install has it among the reference rows).
+INSERT INTO vibecraft.system_settings (id, key, value, description, category, is_public, is_system)
+VALUES (md5('vibecraft.system_settings:maintenance.archive_after_days')::uuid, 'maintenance.archive_after_days', '90',
+        'daily_maintenance moves admin and audit log rows older than this many days to the archive tables',
+        'maintenance', false, true)
+ON CONFLICT (key) DO NOTHING;
+
+-- Objects whose shape changed in ways CREATE OR REPLACE cannot make: the rules below
+-- create them again. The user dashboard gained credits_spent in the middle of its
+-- columns; get_user_stats returns a different row.
+DROP VIEW vibecraft.user_dashboard;
+DROP FUNCTION vibecraft.get_user_stats(uuid);
+
+-- @rules
+
+-- The statistics totals, filled from the history already there.
+SELECT vibecraft.rebuild_stat_totals();
+RESET session_replication_role;

@@ -1,0 +1,92 @@
+-- Realtime: committed changes published with NOTIFY.
+-- Re-runnable: functions, views, policies, triggers, grants and comments, written so
+-- that every upgrade runs this file again (make upgrade-scripts).
+
+-- Realtime (Visual Prompt Builder): enable_realtime(table) publishes each committed change
+-- with NOTIFY on the channel 'realtime:<schema>.<table>' (LISTEN "realtime:vibecraft.projects").
+-- PostgreSQL delivers a notification only when the writing transaction commits, and never
+-- for a rolled-back one. The payload is small and holds no row contents: table, op, id,
+-- owner and the names of changed columns (secret columns left out), so a client fetches
+-- the row itself through RLS. NOTIFY has no access control: any role that can connect
+-- can LISTEN and see which ids changed and whose they are.
+
+-- SECURITY DEFINER so that any writer of the table can publish, whatever it may execute.
+CREATE OR REPLACE FUNCTION vibecraft.publish_change()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    row_now jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
+    changed text[];
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
+          FROM jsonb_each(row_now) n
+         WHERE n.value IS DISTINCT FROM (to_jsonb(OLD) -> n.key)
+           AND n.key <> ALL (vibecraft.secret_column_names());
+        IF changed = '{}' AND to_jsonb(OLD) = row_now THEN
+            RETURN NULL; -- nothing changed
+        END IF;
+    END IF;
+    PERFORM pg_notify(TG_ARGV[0], jsonb_build_object(
+        'table', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
+        'op', lower(TG_OP),
+        'id', row_now -> 'id',
+        'owner', coalesce(row_now -> 'user_id', row_now -> 'owner_id', row_now -> 'created_by'),
+        'changed', to_jsonb(changed))::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vibecraft.enable_realtime(target regclass)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    channel text;
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.enable_realtime: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid = target) NOT IN ('r', 'p') THEN
+        RAISE EXCEPTION 'vibecraft.enable_realtime: % is not a table', target USING ERRCODE = '42809';
+    END IF;
+    SELECT left('realtime:' || n.nspname || '.' || c.relname, 63) INTO channel
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = target;
+    PERFORM vibecraft.disable_realtime(target);
+    EXECUTE pg_catalog.format(
+        'CREATE TRIGGER vibecraft_realtime AFTER INSERT OR UPDATE OR DELETE ON %s '
+        'FOR EACH ROW EXECUTE FUNCTION vibecraft.publish_change(%L)', target, channel);
+    RETURN channel;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION vibecraft.disable_realtime(target regclass)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF target IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.disable_realtime: table must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS vibecraft_realtime ON %s', target);
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.publish_change() IS
+    'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed} (no row contents, no secret column names).';
+
+COMMENT ON FUNCTION vibecraft.enable_realtime(regclass) IS
+    'Publish every committed change of a table on the channel it returns (''realtime:<schema>.<table>''): table, op, id, owner, changed columns. Payloads carry no row contents; any role that can connect can LISTEN.';
+
+COMMENT ON FUNCTION vibecraft.disable_realtime(regclass) IS 'Stop publishing a table''s changes.';
+
+COMMENT ON FUNCTION vibecraft.secret_column_names() IS
+    'Column names that never leave the database in an audit row or a realtime payload.';
+
+-- Privileges.
+GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass) TO vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.disable_realtime(regclass) TO vibecraft_service;

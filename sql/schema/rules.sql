@@ -1,0 +1,107 @@
+-- Rules every vibecraft table follows, applied once every room has created its objects:
+-- row-level security enabled and forced (with the service role's policy and the
+-- soft-delete filter), updated_at kept by the native trigger, pg_dump keeping the rows
+-- users add, and the schema's privileges. Re-runnable: every upgrade runs it again.
+--
+-- Shorthands the rooms' policies use (each helper runs once per statement as an InitPlan):
+--   own(col)   col BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+--              the caller's own rows; every row for admins and the service role
+--   project(r) project_id = ANY ((SELECT vibecraft.project_ids_with_role(r))::uuid[])
+--   org(r)     organization_id = ANY ((SELECT vibecraft.org_ids_with_role(r))::uuid[])
+--   staff      (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
+-- Superusers and the table owner bypass row-level security, as always.
+
+-- Row-level security on every table, enabled and forced. Members of vibecraft_service
+-- get a `service_all` policy on every table; soft-deleted rows (deleted_at set) are
+-- hidden from everyone but staff by a RESTRICTIVE policy.
+DO $rls$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
+        -- Dropped and created again, so that a re-run installs the current definition.
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'service_all') THEN
+            EXECUTE pg_catalog.format('DROP POLICY service_all ON %s', t);
+        END IF;
+        EXECUTE pg_catalog.format('CREATE POLICY service_all ON %s TO vibecraft_service USING (true) WITH CHECK (true)', t);
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'hide_soft_deleted') THEN
+            EXECUTE pg_catalog.format('DROP POLICY hide_soft_deleted ON %s', t);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
+            EXECUTE pg_catalog.format(
+                'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
+                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+        END IF;
+    END LOOP;
+END
+$rls$;
+
+-- vibecraft.set_updated_at() (native, src/triggers/updated_at.rs) on every table that
+-- has an updated_at column.
+DO $attach$
+DECLARE
+    t regclass;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid
+         WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r'
+           AND a.attname = 'updated_at' AND NOT a.attisdropped
+         ORDER BY c.relname
+    LOOP
+        EXECUTE pg_catalog.format(
+            'CREATE OR REPLACE TRIGGER set_updated_at BEFORE UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION vibecraft.set_updated_at()', t);
+    END LOOP;
+END
+$attach$;
+
+-- pg_dump keeps the rows users add. Reference tables hold rows installed by the
+-- extension (is_system) that CREATE EXTENSION re-creates, so only the others are dumped.
+DO $dump$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass AS rel,
+               EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
+                        WHERE a.attrelid = c.oid AND a.attname = 'is_system' AND NOT a.attisdropped) AS has_system_rows
+          FROM pg_catalog.pg_class c
+         WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r'
+    LOOP
+        PERFORM pg_catalog.pg_extension_config_dump(t.rel,
+            CASE WHEN t.has_system_rows THEN 'WHERE NOT is_system' ELSE '' END);
+    END LOOP;
+END
+$dump$;
+
+COMMENT ON SCHEMA vibecraft IS
+    'vibecraft: schema, business rules and security helpers of an AI-product backend';
+COMMENT ON FUNCTION vibecraft.set_updated_at() IS
+    'Trigger: BEFORE UPDATE ... FOR EACH ROW, sets updated_at (or the column named by the trigger argument) to the transaction time. Native; a drop-in for contrib moddatetime.';
+COMMENT ON FUNCTION vibecraft.uuid_generate_v7() IS 'A time-ordered UUID (version 7), strictly increasing within a connection; the key of log tables.';
+COMMENT ON FUNCTION vibecraft.version() IS
+    'The vibecraft library version and build profile, e.g. ''0.1.0 (release)''.';
+COMMENT ON FUNCTION vibecraft.health_check() IS
+    'What a DBA checks first: installed vs available extension version, server version, whether the JWT secret and keyring are configured (never their values), and whether vibecraft is in shared_preload_libraries.';
+COMMENT ON FUNCTION vibecraft.typescript_types() IS
+    'TypeScript types of schema vibecraft, from the live catalog: Row/Insert/Update/Relationships per table and view, Args/Returns per function the vibecraft roles may call, and Enums from CHECK (col IN (...)) lists; Supabase''s Database shape. Save the result as a .ts file after each install or upgrade.';
+
+-- Privileges. PUBLIC gets nothing: every room grants its own tables and functions to
+-- the vibecraft roles by name (roles.sql creates them), so a new table or function is
+-- reachable by no one until its room says who may use it.
+REVOKE ALL ON SCHEMA vibecraft FROM PUBLIC;
+REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA vibecraft FROM PUBLIC;
+GRANT USAGE ON SCHEMA vibecraft TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.version() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.health_check() TO vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.uuid_generate_v7() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+-- Types for application code: they describe the catalog, which every role can read anyway.
+GRANT EXECUTE ON FUNCTION vibecraft.typescript_types() TO vibecraft_authenticated, vibecraft_service;
+-- The service role is the application's backend: every statement on every table,
+-- including the analytics materialized views (which have no RLS).
+GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA vibecraft TO vibecraft_service;

@@ -1,0 +1,26 @@
+-- System settings (system_config).
+-- Re-runnable: functions, views, policies, triggers, grants and comments, written so
+-- that every upgrade runs this file again (make upgrade-scripts).
+
+-- PromptCraft's system_config.
+CREATE OR REPLACE VIEW vibecraft.system_config WITH (security_invoker = true) AS
+SELECT id, key, value, description, category, is_public, created_at, updated_at
+  FROM vibecraft.system_settings;
+
+
+CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT
+    USING (is_public OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+
+CREATE POLICY staff_write ON vibecraft.system_settings FOR ALL
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+
+
+COMMENT ON TABLE vibecraft.system_settings IS 'Platform settings (key, jsonb value), public or staff-only. Also reachable as system_config.';
+
+COMMENT ON VIEW vibecraft.system_config IS 'Seed name of system_settings; auto-updatable, RLS applies.';
+
+-- Privileges.
+GRANT SELECT ON vibecraft.system_settings TO vibecraft_anon;
+GRANT SELECT ON vibecraft.system_config TO vibecraft_anon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.system_settings TO vibecraft_authenticated;
+GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.system_config TO vibecraft_authenticated;
