@@ -6,19 +6,26 @@
 //!   * in the next validation once its oldest uncounted use is `FLUSH_AFTER_MS` old,
 //!   * when the connection closes (one short transaction at backend exit),
 //!   * when `vibecraft.flush_api_key_usage()` runs (daily maintenance calls it).
+//!
 //! So counts are exact within about five seconds on a busy connection and exact once the
 //! connection closes or a flush runs; a hot key validated by many clients never
 //! serialises on its row. A flush inside a transaction that aborts is kept for later.
+//!
+//! Both the lookup and the count run with the rights of the owner of vibecraft.api_keys
+//! (owner_rights.rs), so validation works for callers who may not read or write other
+//! users' keys; hence both statements are search_path-proof.
 
-use crate::errors::raise;
+use crate::errors::{invalid_parameter, raise};
 use crate::identity;
-use crate::owner_rights::{owner_of, with_rights_of};
+use crate::ids;
+use crate::owner_rights::types::{BYTEA, INT8_ARRAY, TIMESTAMPTZ_ARRAY, UUID_ARRAY};
+use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
-use pgrx::spi::OwnedPreparedStatement;
-use pgrx::{pg_sys, PgBuiltInOids, PgOid};
+use pgrx::pg_sys;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ffi::CStr;
 
 const FLUSH_AFTER_MS: i64 = 5000;
 
@@ -35,8 +42,32 @@ struct UsageBuffer {
 
 thread_local! {
     static USAGE: RefCell<UsageBuffer> = RefCell::new(UsageBuffer::default());
-    static LOOKUP_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
 }
+
+const API_KEYS: (&CStr, &CStr) = (c"vibecraft", c"api_keys");
+
+/// A key by its hash. Read-only: a validation takes no transaction id.
+static LOOKUP: OwnerStatement = OwnerStatement {
+    rights_of: API_KEYS,
+    sql: "SELECT k.id, k.user_id, k.organization_id, k.scopes,
+                 (k.revoked_at IS NOT NULL OR NOT k.is_active) AS revoked,
+                 (k.expires_at IS NOT NULL AND k.expires_at OPERATOR(pg_catalog.<=) pg_catalog.now()) AS expired
+            FROM vibecraft.api_keys k WHERE k.key_hash OPERATOR(pg_catalog.=) $1",
+    arg_types: &[BYTEA],
+    access: Access::Read,
+};
+
+/// Add buffered uses: ($1 key ids, $2 uses, $3 last use), one element per key.
+static COUNT_USES: OwnerStatement = OwnerStatement {
+    rights_of: API_KEYS,
+    sql: "UPDATE vibecraft.api_keys k
+             SET usage_count = k.usage_count OPERATOR(pg_catalog.+) u.n, last_used_at = greatest(k.last_used_at, u.t)
+            FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), pg_catalog.unnest($2::pg_catalog.int8[]),
+                           pg_catalog.unnest($3::pg_catalog.timestamptz[])) AS u(id, n, t)
+           WHERE k.id OPERATOR(pg_catalog.=) u.id",
+    arg_types: &[UUID_ARRAY, INT8_ARRAY, TIMESTAMPTZ_ARRAY],
+    access: Access::Write,
+};
 
 fn merge(into: &mut HashMap<[u8; 16], (i64, i64)>, from: HashMap<[u8; 16], (i64, i64)>) {
     for (k, (n, t)) in from {
@@ -100,14 +131,9 @@ fn register_callbacks_once() {
     });
 }
 
-fn now() -> i64 {
-    // SAFETY: a plain clock read.
-    unsafe { pg_sys::GetCurrentTimestamp() }
-}
-
 fn record_use(key_id: [u8; 16]) {
     register_callbacks_once();
-    let t = now();
+    let t = ids::now();
     let due = USAGE.with(|u| {
         let mut u = u.borrow_mut();
         let e = u.counts.entry(key_id).or_insert((0, i64::MIN));
@@ -139,19 +165,7 @@ fn flush() -> i64 {
         .map(|(_, t)| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(*t), false).unwrap() })
         .collect();
     let total: i64 = uses.iter().sum();
-    // As the owner of vibecraft.api_keys (the extension's installer), so that validation
-    // works for callers who may not write other users' keys; hence search_path-proof.
-    with_rights_of(owner_of(c"vibecraft", c"api_keys"), || {
-        Spi::run_with_args(
-            "UPDATE vibecraft.api_keys k
-                SET usage_count = k.usage_count OPERATOR(pg_catalog.+) u.n, last_used_at = greatest(k.last_used_at, u.t)
-               FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), pg_catalog.unnest($2::pg_catalog.int8[]),
-                              pg_catalog.unnest($3::pg_catalog.timestamptz[])) AS u(id, n, t)
-              WHERE k.id OPERATOR(pg_catalog.=) u.id",
-            &[ids.into(), uses.into(), last.into()],
-        )
-        .unwrap_or_else(|e| error!("vibecraft: cannot record API key usage: {e}"));
-    });
+    COUNT_USES.run(&[ids.into(), uses.into(), last.into()], |_| ());
     USAGE.with(|u| merge(&mut u.borrow_mut().in_flight, batch));
     total
 }
@@ -176,43 +190,21 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
         return unknown;
     }
     let hash = sha256(api_key);
-    // The SQL functions that call this are SECURITY DEFINER: the lookup sees every key.
-    let row = {
-        Spi::connect(|client| {
-            let has_plan = LOOKUP_PLAN.with(|p| p.borrow().is_some());
-            if !has_plan {
-                let plan = client
-                    .prepare(
-                        "SELECT k.id, k.user_id, k.organization_id, k.scopes,
-                                (k.revoked_at IS NOT NULL OR NOT k.is_active) AS revoked,
-                                (k.expires_at IS NOT NULL AND k.expires_at <= pg_catalog.now()) AS expired
-                           FROM vibecraft.api_keys k WHERE k.key_hash = $1",
-                        &[PgOid::BuiltIn(PgBuiltInOids::BYTEAOID)],
-                    )
-                    .unwrap_or_else(|e| error!("vibecraft.validate_api_key: cannot prepare the lookup: {e}"))
-                    .keep();
-                LOOKUP_PLAN.with(|p| *p.borrow_mut() = Some(plan));
-            }
-            LOOKUP_PLAN.with(|p| {
-                let plan = p.borrow();
-                let table = client
-                    .select(plan.as_ref().expect("prepared above"), Some(1), &[hash.as_slice().into()])
-                    .unwrap_or_else(|e| error!("vibecraft.validate_api_key: lookup failed: {e}"));
-                let row = table.first();
-                if row.is_empty() {
-                    return None;
-                }
-                Some((
-                    row.get::<pgrx::Uuid>(1).ok()?,
-                    row.get::<pgrx::Uuid>(2).ok()?,
-                    row.get::<pgrx::Uuid>(3).ok()?,
-                    row.get::<Vec<String>>(4).ok()?,
-                    row.get::<bool>(5).ok()?,
-                    row.get::<bool>(6).ok()?,
-                ))
-            })
-        })
-    };
+    // As the owner of api_keys: the lookup sees every key.
+    let row = LOOKUP.run(&[hash.as_slice().into()], |table| {
+        let row = table.first();
+        if row.is_empty() {
+            return None;
+        }
+        Some((
+            row.get::<pgrx::Uuid>(1).ok()?,
+            row.get::<pgrx::Uuid>(2).ok()?,
+            row.get::<pgrx::Uuid>(3).ok()?,
+            row.get::<Vec<String>>(4).ok()?,
+            row.get::<bool>(5).ok()?,
+            row.get::<bool>(6).ok()?,
+        ))
+    });
     let Some((Some(key_id), user_id, organization_id, scopes, Some(revoked), Some(expired))) = row else {
         return unknown;
     };
@@ -235,8 +227,7 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
 /// `vibecraft.validate_api_key(api_key, required_scope)`: one row saying whether the key
 /// is valid, whose it is and, when not valid, why (unknown, revoked, expired,
 /// missing_scope). A valid use is counted (see the module comment for when).
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn validate_api_key(
     api_key: Option<&str>,
     required_scope: default!(Option<&str>, "NULL"),
@@ -257,8 +248,7 @@ fn validate_api_key(
 
 /// `vibecraft.authenticate_api_key(key)`: sign in as the key's owner for the rest of the
 /// transaction, with the key's organization and scopes in the claims.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn authenticate_api_key(api_key: Option<&str>) -> pgrx::Uuid {
     let v = validate(api_key.unwrap_or(""), None);
     match (v.valid, v.user_id) {
@@ -292,17 +282,14 @@ fn flush_api_key_usage() -> i64 {
 #[pg_extern(volatile, parallel_safe)]
 fn new_api_key_secret(environment: default!(&str, "'live'")) -> String {
     if !matches!(environment, "live" | "test") {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, "vibecraft: an API key environment is 'live' or 'test'", None);
+        invalid_parameter("vibecraft: an API key environment is 'live' or 'test'");
     }
     let mut random = [0u8; 36];
-    // SAFETY: the buffer is valid for writes of its length.
-    if !unsafe { pg_sys::pg_strong_random(random.as_mut_ptr().cast(), random.len()) } {
-        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "vibecraft: the operating system's random number generator failed", None);
-    }
+    ids::strong_random(&mut random);
     use base64::Engine;
-    let id: String = random[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let id = u32::from_be_bytes([random[0], random[1], random[2], random[3]]);
     let secret = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&random[4..]);
-    format!("vc_{environment}_{id}_{secret}")
+    format!("vc_{environment}_{id:08x}_{secret}")
 }
 
 /// `vibecraft.api_key_prefix(key)`: the visible part of a key, `vc_<env>_<id>`.

@@ -17,127 +17,121 @@
 //! rather than as SECURITY DEFINER, whose per-call setting of search_path was a measurable
 //! part of the cost of a deduction.
 
-use crate::errors::raise;
+use crate::errors::invalid_parameter as invalid;
 use crate::identity;
-use crate::owner_rights::{owner_of, with_rights_of};
+use crate::owner_rights::types::{INT4, TEXT, UUID};
+use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
-use pgrx::spi::OwnedPreparedStatement;
-use pgrx::{PgBuiltInOids, PgOid};
-use std::cell::RefCell;
+use std::ffi::CStr;
 
-thread_local! {
-    static PLANS: RefCell<Vec<(&'static str, OwnedPreparedStatement)>> = const { RefCell::new(Vec::new()) };
-}
+// Every statement here runs with the rights of the owner of vibecraft.users under the
+// caller's search_path, so each is search_path-proof: qualified tables, functions,
+// types and operators (see owner_rights.rs).
+const USERS: (&CStr, &CStr) = (c"vibecraft", c"users");
 
-// Every statement here runs with the owner's rights under the caller's search_path, so
-// each is search_path-proof: qualified tables, functions, types and operators
-// (see owner_rights.rs).
-const DEDUCT: &str = "WITH debit AS (
+static DEDUCT: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "WITH debit AS (
         UPDATE vibecraft.users
            SET credits = credits OPERATOR(pg_catalog.-) $2, credits_spent = credits_spent OPERATOR(pg_catalog.+) $2
          WHERE id OPERATOR(pg_catalog.=) $1 AND credits OPERATOR(pg_catalog.>=) $2
         RETURNING id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
     SELECT id, OPERATOR(pg_catalog.-) $2, credits, $3, $4, $5, $6, $7 FROM debit
-    RETURNING balance_after";
+    RETURNING balance_after",
+    arg_types: &[UUID, INT4, TEXT, UUID, TEXT, TEXT, UUID],
+    access: Access::Write,
+};
 
-const CREDIT: &str = "WITH credit AS (
+static CREDIT: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "WITH credit AS (
         UPDATE vibecraft.users SET credits = credits OPERATOR(pg_catalog.+) $2
          WHERE id OPERATOR(pg_catalog.=) $1
         RETURNING id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
     SELECT id, $2, credits, $3, $4, $5, $6, $7 FROM credit
-    RETURNING balance_after";
+    RETURNING balance_after",
+    arg_types: &[UUID, INT4, TEXT, UUID, TEXT, TEXT, UUID],
+    access: Access::Write,
+};
 
 /// Lock the user's row: a concurrent call with the same key waits here for the first.
-const LOCK_USER: &str = "SELECT u.credits FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE";
+static LOCK_USER: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT u.credits FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
 
 /// Then find an earlier change with the key. A separate statement on purpose: in READ
 /// COMMITTED it takes a new snapshot, which sees what the call we waited for committed.
-const FIND_KEY: &str = "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
-      WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.idempotency_key OPERATOR(pg_catalog.=) $2";
+static FIND_KEY: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
+      WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.idempotency_key OPERATOR(pg_catalog.=) $2",
+    arg_types: &[UUID, TEXT],
+    access: Access::Write,
+};
 
 /// What the ledger took for one reference and has not given back yet.
-const RESERVED: &str = "SELECT coalesce(OPERATOR(pg_catalog.-) pg_catalog.sum(l.amount), 0)::pg_catalog.int4
+static RESERVED: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT coalesce(OPERATOR(pg_catalog.-) pg_catalog.sum(l.amount), 0)::pg_catalog.int4
        FROM vibecraft.credit_ledger l
       WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.reference_type OPERATOR(pg_catalog.=) $2
-        AND l.reference_id OPERATOR(pg_catalog.=) $3";
+        AND l.reference_id OPERATOR(pg_catalog.=) $3",
+    arg_types: &[UUID, TEXT, UUID],
+    access: Access::Write,
+};
 
-const USER_EXISTS: &str = "SELECT pg_catalog.count(*) FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1";
+static USER_EXISTS: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT pg_catalog.count(*) FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
 
-const BALANCE: &str = "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1";
-
-fn arg_types(sql: &'static str) -> Vec<PgOid> {
-    let uuid = PgOid::BuiltIn(PgBuiltInOids::UUIDOID);
-    let int4 = PgOid::BuiltIn(PgBuiltInOids::INT4OID);
-    let text = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
-    match sql {
-        DEDUCT | CREDIT => vec![uuid, int4, text, uuid, text, text, uuid],
-        FIND_KEY => vec![uuid, text],
-        RESERVED => vec![uuid, text, uuid],
-        _ => vec![uuid],
-    }
-}
-
-/// Run one of this module's statements through a plan prepared once per backend, with
-/// the rights of the owner of vibecraft.users.
-fn run<T>(sql: &'static str, args: &[pgrx::datum::DatumWithOid], read: impl FnOnce(pgrx::spi::SpiTupleTable) -> T) -> T {
-    with_rights_of(owner_of(c"vibecraft", c"users"), || Spi::connect_mut(|client| {
-        let known = PLANS.with(|p| p.borrow().iter().any(|(s, _)| *s == sql));
-        if !known {
-            let plan = client
-                .prepare_mut(sql, &arg_types(sql))
-                .unwrap_or_else(|e| error!("vibecraft credits: cannot prepare a statement: {e}"))
-                .keep();
-            PLANS.with(|p| p.borrow_mut().push((sql, plan)));
-        }
-        PLANS.with(|p| {
-            let plans = p.borrow();
-            let (_, plan) = plans.iter().find(|(s, _)| *s == sql).expect("prepared above");
-            let table = client
-                .update(plan, None, args)
-                .unwrap_or_else(|e| error!("vibecraft credits: {e}"));
-            read(table)
-        })
-    }))
-}
+static BALANCE: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
 
 fn check_amount(function: &str, amount: Option<i32>) -> i32 {
     match amount {
         Some(a) if a > 0 => a,
-        _ => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("vibecraft.{function}: amount must be a positive number of credits, not {}", amount.map_or("NULL".into(), |a| a.to_string())),
-            None,
-        ),
+        _ => invalid(format!(
+            "vibecraft.{function}: amount must be a positive number of credits, not {}",
+            amount.map_or("NULL".into(), |a| a.to_string())
+        )),
     }
 }
 
 fn check_user(function: &str, user: Option<pgrx::Uuid>) -> pgrx::Uuid {
-    user.unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function}: user_uuid must not be NULL"), None))
+    user.unwrap_or_else(|| invalid(format!("vibecraft.{function}: user_uuid must not be NULL")))
 }
 
 fn check_key<'a>(function: &str, key: Option<&'a str>) -> Option<&'a str> {
     match key {
-        Some(k) if k.is_empty() || k.len() > 200 => raise(
-            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-            format!("vibecraft.{function}: idempotency_key must be 1 to 200 characters"),
-            None,
-        ),
+        Some(k) if k.is_empty() || k.len() > 200 => {
+            invalid(format!("vibecraft.{function}: idempotency_key must be 1 to 200 characters"))
+        }
         other => other,
     }
 }
 
 fn unknown_user(function: &str) -> ! {
-    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function}: no such user"), None)
+    invalid(format!("vibecraft.{function}: no such user"))
 }
 
 /// The earlier result for this key, after locking the user's row: Some(amount, balance_after).
 fn earlier_change(function: &str, user: pgrx::Uuid, key: &str) -> Option<(i32, i32)> {
-    if run(LOCK_USER, &[user.into()], |t| t.is_empty()) {
+    if LOCK_USER.run(&[user.into()], |t| t.is_empty()) {
         unknown_user(function);
     }
-    run(FIND_KEY, &[user.into(), key.into()], |t| {
+    FIND_KEY.run(&[user.into(), key.into()], |t| {
         let row = t.first();
         if row.is_empty() {
             return None;
@@ -165,7 +159,7 @@ fn deduct_credits(
         }
     }
     let done = debit(user, amount, reason, key, None);
-    if !done && key.is_none() && run(USER_EXISTS, &[user.into()], |t| t.first().get::<i64>(1).ok().flatten()) == Some(0) {
+    if !done && key.is_none() && USER_EXISTS.run(&[user.into()], |t| t.first().get::<i64>(1).ok().flatten()) == Some(0) {
         unknown_user("deduct_credits");
     }
     done
@@ -200,7 +194,7 @@ pub type Reference<'a> = Option<(&'a str, pgrx::Uuid)>;
 pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> bool {
     let actor = identity::current_user();
     let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
-    run(DEDUCT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| !t.is_empty())
+    DEDUCT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| !t.is_empty())
 }
 
 /// Give `amount` credits in one statement with its ledger row; the new balance, or
@@ -208,7 +202,7 @@ pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&s
 pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> Option<i32> {
     let actor = identity::current_user();
     let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
-    run(CREDIT, &[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
+    CREDIT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
         if t.is_empty() {
             return None;
         }
@@ -222,9 +216,12 @@ pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&
 fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
     let user = check_user("get_user_credits", user_uuid);
     identity::require_may_act_for("get_user_credits", user, true);
-    with_rights_of(owner_of(c"vibecraft", c"users"), || {
-        Spi::get_one_with_args::<i32>(BALANCE, &[user.into()]).ok().flatten()
-    })
+    balance(user)
+}
+
+/// The user's balance, None for an unknown user. Callers have checked who may see it.
+pub fn balance(user: pgrx::Uuid) -> Option<i32> {
+    BALANCE.run(&[user.into()], |t| t.first().get_one::<i32>().ok().flatten())
 }
 
 /// Give back, once, the credits the ledger took from `user` for `reference` (an
@@ -232,11 +229,11 @@ fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
 /// first, so two concurrent refunds of one reference cannot both pay out; the second
 /// finds nothing left. Callers have checked who may do this.
 pub fn refund_reference(user: pgrx::Uuid, reference: (&str, pgrx::Uuid), reason: &str) -> i32 {
-    if run(LOCK_USER, &[user.into()], |t| t.is_empty()) {
+    if LOCK_USER.run(&[user.into()], |t| t.is_empty()) {
         return 0;
     }
     let (ref_type, ref_id) = reference;
-    let reserved = run(RESERVED, &[user.into(), ref_type.into(), ref_id.into()], |t| t.first().get::<i32>(1).ok().flatten().unwrap_or(0));
+    let reserved = RESERVED.run(&[user.into(), ref_type.into(), ref_id.into()], |t| t.first().get::<i32>(1).ok().flatten().unwrap_or(0));
     if reserved <= 0 {
         return 0;
     }

@@ -98,10 +98,7 @@ fn aad(key_id: &str, associated_data: Option<&str>) -> Vec<u8> {
 
 pub fn encrypt(plaintext: &str, associated_data: Option<&str>) -> String {
     let mut nonce = [0u8; NONCE_LEN];
-    // SAFETY: the buffer is valid for writes of its length.
-    if !unsafe { pg_sys::pg_strong_random(nonce.as_mut_ptr().cast(), NONCE_LEN) } {
-        raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "vibecraft: the operating system's random number generator failed", None);
-    }
+    crate::ids::strong_random(&mut nonce);
     with_keyring(|keys| {
         let (key_id, cipher) = &keys[0];
         let sealed = cipher

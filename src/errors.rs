@@ -18,3 +18,9 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: Option<&str
 pub fn invalid_parameter(message: impl Into<String>) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)
 }
+
+/// Raise XX000 internal_error: for what no input can cause (an SPI call that fails), so
+/// the message says which step of vibecraft failed.
+pub fn internal(message: impl Into<String>) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, message, None)
+}

@@ -1,5 +1,6 @@
 //! What a DBA checks first: which vibecraft is this, and is it configured.
 
+use crate::errors::internal;
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -23,7 +24,7 @@ fn health_check() -> JsonB {
                   WHERE a.name = 'vibecraft'),
                 pg_catalog.current_setting('server_version')",
     )
-    .unwrap_or_else(|e| error!("vibecraft.health_check: catalog lookup failed: {e}"));
+    .unwrap_or_else(|e| internal(format!("vibecraft.health_check: catalog lookup failed: {e}")));
 
     let library = env!("CARGO_PKG_VERSION");
     JsonB(json!({

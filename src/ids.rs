@@ -1,18 +1,51 @@
-//! Identifiers: time-ordered UUIDs (version 7) for append-mostly tables.
+//! Identifiers: time-ordered UUIDs (version 7) for append-mostly tables; and the two
+//! things they are made of, which the rest of vibecraft takes from here too: the clock
+//! (`now`) and the operating system's strong random bytes (`strong_random`).
 //!
 //! Log tables (audit, ledger, usage, activity) receive rows in time order; a random
 //! UUIDv4 key scatters every insert across the primary-key index, a v7 key appends.
+//! The uuid crate lays the id out; the counter and the random bytes are ours, because
+//! its own v7 generator takes its randomness from getrandom, not from PostgreSQL.
 
+use crate::errors::raise;
 use pgrx::prelude::*;
 
 use std::cell::Cell;
 
+/// Microseconds from 1970-01-01 to 2000-01-01, PostgreSQL's epoch.
+const POSTGRES_EPOCH_UNIX_MICROS: i64 = 946_684_800 * 1_000_000;
+
+/// The current time, read from the system clock (not the transaction's start), as a
+/// PostgreSQL `timestamptz`: microseconds since 2000-01-01 UTC.
+pub fn now() -> i64 {
+    // SAFETY: a plain clock read.
+    unsafe { pg_sys::GetCurrentTimestamp() }
+}
+
+/// A `timestamptz` value (see `now`) as microseconds since 1970-01-01 UTC.
+pub fn unix_micros(timestamp: i64) -> i64 {
+    timestamp + POSTGRES_EPOCH_UNIX_MICROS
+}
+
+/// Fill `out` from the operating system's cryptographically strong generator
+/// (pg_strong_random), the source of every id, nonce and key secret.
+pub fn strong_random(out: &mut [u8]) {
+    // SAFETY: the buffer is valid for writes of its length.
+    if !unsafe { pg_sys::pg_strong_random(out.as_mut_ptr().cast(), out.len()) } {
+        raise(
+            PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+            "vibecraft: the operating system's random number generator failed",
+            None,
+        );
+    }
+}
+
 thread_local! {
     /// Last (milliseconds, counter) handed out by this backend.
     static LAST: Cell<(u64, u16)> = const { Cell::new((0, 0)) };
-    /// Bytes from the operating system's CSPRNG, fetched 4 kB at a time (one call per
-    /// id costs more than the rest of the id) and never handed out twice. Filled only
-    /// in a backend, never in the postmaster, so forked backends share nothing.
+    /// Strong random bytes, fetched 4 kB at a time (one call per id costs more than the
+    /// rest of the id) and never handed out twice. Filled only in a backend, never in
+    /// the postmaster, so forked backends share nothing.
     static RANDOM: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
 
@@ -24,15 +57,7 @@ fn fill_random(out: &mut [u8]) {
             *used = pool.len();
         }
         if *used + out.len() > pool.len() {
-            // SAFETY: the buffer is valid for writes of its length.
-            let ok = unsafe { pg_sys::pg_strong_random(pool.as_mut_ptr().cast(), pool.len()) };
-            if !ok {
-                crate::errors::raise(
-                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
-                    "vibecraft: the operating system's random number generator failed",
-                    None,
-                );
-            }
+            strong_random(pool);
             *used = 0;
         }
         out.copy_from_slice(&pool[*used..*used + out.len()]);
@@ -45,17 +70,15 @@ fn fill_random(out: &mut [u8]) {
 /// bits. Within one backend the ids strictly increase (RFC 9562, method 1): within a
 /// millisecond the counter counts up, and the clock never appears to go backwards.
 pub fn uuid_v7_bytes() -> [u8; 16] {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    fill_random(&mut bytes[6..]);
+    let now_ms = (unix_micros(now()) / 1000).max(0) as u64;
+    // The counter's two bytes, then the random bits.
+    let mut counter_and_random = [0u8; 10];
+    fill_random(&mut counter_and_random);
     let (millis, counter) = LAST.with(|last| {
         let (last_ms, last_counter) = last.get();
-        let next = if now > last_ms {
+        let next = if now_ms > last_ms {
             // A new millisecond: start the counter low, leaving room to count up.
-            (now, u16::from_be_bytes([bytes[6], bytes[7]]) & 0x07ff)
+            (now_ms, u16::from_be_bytes([counter_and_random[0], counter_and_random[1]]) & 0x07ff)
         } else if last_counter < 0x0fff {
             (last_ms, last_counter + 1)
         } else {
@@ -64,11 +87,8 @@ pub fn uuid_v7_bytes() -> [u8; 16] {
         last.set(next);
         next
     });
-    bytes[..6].copy_from_slice(&millis.to_be_bytes()[2..]);
-    bytes[6] = 0x70 | ((counter >> 8) as u8 & 0x0f);
-    bytes[7] = counter as u8;
-    bytes[8] = 0x80 | (bytes[8] & 0x3f);
-    bytes
+    counter_and_random[..2].copy_from_slice(&counter.to_be_bytes());
+    uuid::Builder::from_unix_timestamp_millis(millis, &counter_and_random).into_uuid().into_bytes()
 }
 
 /// `vibecraft.uuid_generate_v7()`: a time-ordered UUID, the default key of log tables.

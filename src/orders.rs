@@ -4,19 +4,41 @@
 //! refunded is what the ledger took for that order, never the order's own
 //! `credits_used` column, so an order row written by hand cannot mint credits.
 //! Payments, downloads and the status flow itself are SQL, in sql/orders/rules.sql.
+//!
+//! Both functions run as the caller, who is checked, and write and read orders with the
+//! owner's rights (owner_rights.rs), whatever the caller's own grants and RLS allow.
 
 use crate::credits;
-use crate::errors::{invalid_parameter as invalid, raise};
+use crate::errors::{internal, invalid_parameter as invalid, raise};
 use crate::identity;
+use crate::owner_rights::types::{INT4, JSONB, NUMERIC, TEXT, UUID};
+use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
 use pgrx::{AnyNumeric, JsonB, PgSqlErrorCode};
+use std::ffi::CStr;
 
+const ORDERS: (&CStr, &CStr) = (c"vibecraft", c"orders");
+
+static INSERT_ORDER: OwnerStatement = OwnerStatement {
+    rights_of: ORDERS,
+    sql: "INSERT INTO vibecraft.orders (user_id, order_type, credits_used, items, total_cost, metadata)
+          VALUES ($1, $2, $3, coalesce($4, '[]'), coalesce($5, 0), coalesce($6, '{}'))
+          RETURNING id",
+    arg_types: &[UUID, TEXT, INT4, JSONB, NUMERIC, JSONB],
+    access: Access::Write,
+};
+
+static ORDER_USER_AND_STATUS: OwnerStatement = OwnerStatement {
+    rights_of: ORDERS,
+    sql: "SELECT o.user_id, o.status::pg_catalog.text FROM vibecraft.orders o WHERE o.id OPERATOR(pg_catalog.=) $1",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
 
 /// `vibecraft.create_order(user_uuid, order_type, credits, items, total_cost, metadata)`:
 /// a pending order, its credits taken from the user with a ledger row that points at it.
 /// Too few credits: SQLSTATE 23514 and no order.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn create_order(
     user_uuid: Option<pgrx::Uuid>,
     order_type: Option<&str>,
@@ -33,18 +55,15 @@ fn create_order(
         other => invalid(format!("vibecraft.{F}: credits must be zero or more, not {}", other.map_or("NULL".into(), |c| c.to_string()))),
     };
     identity::require_may_act_for(F, user, true);
-    let order: pgrx::Uuid = Spi::get_one_with_args(
-        "INSERT INTO vibecraft.orders (user_id, order_type, credits_used, items, total_cost, metadata)
-         VALUES ($1, $2, $3, coalesce($4, '[]'), coalesce($5, 0), coalesce($6, '{}'))
-         RETURNING id",
-        &[user.into(), order_type.into(), credits.into(), items.into(), total_cost.into(), metadata.into()],
-    )
-    .unwrap_or_else(|e| error!("vibecraft.{F}: {e}"))
-    .expect("INSERT ... RETURNING id gives a row");
+    let order: pgrx::Uuid = INSERT_ORDER
+        .run(
+            &[user.into(), order_type.into(), credits.into(), items.into(), total_cost.into(), metadata.into()],
+            |t| t.first().get_one::<pgrx::Uuid>(),
+        )
+        .unwrap_or_else(|e| internal(format!("vibecraft.{F}: {e}")))
+        .expect("INSERT ... RETURNING id gives a row");
     if credits > 0 && !credits::debit(user, credits, Some(&format!("order {order_type}")), None, Some(("order", order))) {
-        let balance = Spi::get_one_with_args::<i32>("SELECT credits FROM vibecraft.users WHERE id = $1", &[user.into()])
-            .ok()
-            .flatten();
+        let balance = credits::balance(user);
         raise(
             PgSqlErrorCode::ERRCODE_CHECK_VIOLATION,
             format!("vibecraft.{F}: the order needs {credits} credits, the user has {}", balance.map_or("none".into(), |b| b.to_string())),
@@ -56,15 +75,11 @@ fn create_order(
 
 /// `vibecraft.refund_order_credits(order_id)`: give back the credits a failed or
 /// cancelled order took, once; returns how many (0 when nothing is owed).
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn refund_order_credits(order_id: Option<pgrx::Uuid>) -> i32 {
     const F: &str = "refund_order_credits";
     let Some(order) = order_id else { invalid(format!("vibecraft.{F}: order_id must not be NULL")) };
-    let row = Spi::get_two_with_args::<pgrx::Uuid, String>(
-        "SELECT o.user_id, o.status::text FROM vibecraft.orders o WHERE o.id = $1",
-        &[order.into()],
-    );
+    let row = ORDER_USER_AND_STATUS.run(&[order.into()], |t| t.first().get_two::<pgrx::Uuid, String>());
     let (user, status) = match row {
         Ok((Some(user), Some(status))) => (user, status),
         _ => invalid(format!("vibecraft.{F}: no such order")),

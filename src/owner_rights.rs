@@ -1,5 +1,7 @@
-//! Acting with a table owner's rights from inside Rust, for the paths where a
-//! SECURITY DEFINER function costs too much or cannot be used (triggers, hot paths).
+//! The one door for statements that run with more rights than the caller's: an
+//! [`OwnerStatement`] runs with the rights of a table's owner, through a plan prepared
+//! once per backend, for the paths where a SECURITY DEFINER function costs too much or
+//! cannot be used (triggers, hot paths).
 //!
 //! A SECURITY DEFINER function with `SET search_path` makes PostgreSQL set and restore a
 //! setting on every call and work out the search path again twice; on `deduct_credits`
@@ -14,13 +16,107 @@
 //! A caller who puts a schema of its own first can then not substitute an operator,
 //! function or type that would run with the owner's rights; `tests/tests/search_path.rs`
 //! tries exactly that against every statement run this way.
+//!
+//! Declare each statement as a `static` next to the code that runs it, with the types of
+//! its parameters; the plan cache knows a statement by the static's address.
 
-use crate::errors::raise;
-use pgrx::{pg_sys, PgSqlErrorCode};
+use crate::errors::{internal, raise};
+use pgrx::datum::DatumWithOid;
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiError, SpiTupleTable};
+use pgrx::{pg_sys, PgBuiltInOids, PgOid, PgSqlErrorCode, Spi};
+use std::cell::RefCell;
 use std::ffi::CStr;
+use std::rc::Rc;
+
+/// Parameter types for [`OwnerStatement::arg_types`].
+pub mod types {
+    use super::{PgBuiltInOids, PgOid};
+
+    pub const BYTEA: PgOid = PgOid::BuiltIn(PgBuiltInOids::BYTEAOID);
+    pub const INT4: PgOid = PgOid::BuiltIn(PgBuiltInOids::INT4OID);
+    pub const INT8_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::INT8ARRAYOID);
+    pub const JSONB: PgOid = PgOid::BuiltIn(PgBuiltInOids::JSONBOID);
+    pub const NUMERIC: PgOid = PgOid::BuiltIn(PgBuiltInOids::NUMERICOID);
+    pub const TEXT: PgOid = PgOid::BuiltIn(PgBuiltInOids::TEXTOID);
+    pub const TIMESTAMPTZ_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::TIMESTAMPTZARRAYOID);
+    pub const UUID: PgOid = PgOid::BuiltIn(PgBuiltInOids::UUIDOID);
+    pub const UUID_ARRAY: PgOid = PgOid::BuiltIn(PgBuiltInOids::UUIDARRAYOID);
+}
+
+/// How SPI runs a statement.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// SPI read-only while the transaction has written nothing: the calling statement's
+    /// snapshot, and no transaction id is taken (an API key validation writes nothing).
+    Read,
+    /// May write: a transaction id, and a fresh snapshot for each statement, which READ
+    /// COMMITTED re-checks and "see what the call we waited for committed" rely on.
+    Write,
+}
+
+/// A search_path-proof statement run with the rights of the owner of `rights_of`.
+pub struct OwnerStatement {
+    /// The table (schema, name) whose owner's rights the statement runs with.
+    pub rights_of: (&'static CStr, &'static CStr),
+    pub sql: &'static str,
+    /// The types of $1, $2, ...: declared, never guessed.
+    pub arg_types: &'static [PgOid],
+    pub access: Access,
+}
+
+thread_local! {
+    /// The plans prepared in this backend, one per statement, known by its address.
+    /// Plans are handed out as `Rc`s so that no borrow is held while a statement runs:
+    /// one may fire a trigger that runs another (credits -> audit trail).
+    static PLANS: RefCell<Vec<(*const OwnerStatement, Rc<OwnedPreparedStatement>)>> =
+        const { RefCell::new(Vec::new()) };
+}
+
+impl OwnerStatement {
+    /// Run the statement with `args` as the owner of `rights_of` and give its rows to
+    /// `read` (still as the owner, inside the SPI connection). The owner is looked up in
+    /// the system caches on every call, so ALTER TABLE ... OWNER TO takes effect at once.
+    pub fn run<T>(&'static self, args: &[DatumWithOid], read: impl FnOnce(SpiTupleTable) -> T) -> T {
+        let owner = owner_of(self.rights_of.0, self.rights_of.1);
+        with_rights_of(owner, || {
+            Spi::connect_mut(|client| {
+                let plan = self.plan(client);
+                let rows = match self.access {
+                    Access::Read => client.select(&*plan, None, args),
+                    Access::Write => client.update(&*plan, None, args),
+                };
+                read(rows.unwrap_or_else(|e| self.failed("run", e)))
+            })
+        })
+    }
+
+    /// This statement's plan, prepared (as the owner) and kept on first use.
+    fn plan(&'static self, client: &SpiClient) -> Rc<OwnedPreparedStatement> {
+        let key: *const OwnerStatement = self;
+        let known = PLANS.with(|p| p.borrow().iter().find(|(k, _)| *k == key).map(|(_, plan)| plan.clone()));
+        if let Some(plan) = known {
+            return plan;
+        }
+        let prepared = match self.access {
+            Access::Read => client.prepare(self.sql, self.arg_types),
+            Access::Write => client.prepare_mut(self.sql, self.arg_types),
+        };
+        let plan = Rc::new(prepared.unwrap_or_else(|e| self.failed("prepare", e)).keep());
+        PLANS.with(|p| p.borrow_mut().push((key, plan.clone())));
+        plan
+    }
+
+    fn failed(&self, what: &str, e: SpiError) -> ! {
+        internal(format!(
+            "vibecraft: cannot {what} a statement run as the owner of {}.{}: {e}",
+            self.rights_of.0.to_string_lossy(),
+            self.rights_of.1.to_string_lossy()
+        ))
+    }
+}
 
 /// The owner of `schema.table`, from the system caches (no query).
-pub fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
+fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
     // SAFETY: catalog cache lookups by name and by OID; the tuple is released before return.
     let owner = unsafe {
         let namespace = pg_sys::get_namespace_oid(schema.as_ptr(), true);
@@ -52,7 +148,7 @@ pub fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
 }
 
 /// Run `f` with the rights of `owner`; only search_path-proof statements inside (see above).
-pub fn with_rights_of<T>(owner: pg_sys::Oid, f: impl FnOnce() -> T) -> T {
+fn with_rights_of<T>(owner: pg_sys::Oid, f: impl FnOnce() -> T) -> T {
     let mut user = pg_sys::InvalidOid;
     let mut context = 0;
     // SAFETY: a read and a switch of the current user id. SECURITY_LOCAL_USERID_CHANGE

@@ -19,9 +19,16 @@
 //! When every slot a key may use is busy the call fails closed with SQLSTATE 53400.
 //!
 //! One LWLock guards the table; a call holds it for about a microsecond.
+//!
+//! The functions run as the caller (not SECURITY DEFINER): they check who may act for
+//! whom, and read a key's or a provider's limits with the owner's rights
+//! (owner_rights.rs), so a caller is told "no such key" only when there is none.
 
 use crate::errors::{invalid_parameter as invalid, raise};
 use crate::identity;
+use crate::ids;
+use crate::owner_rights::types::{TEXT, UUID};
+use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting, PgSqlErrorCode};
 use std::hash::{Hash, Hasher};
@@ -236,15 +243,10 @@ fn is_free(slot: &mut Slot, now: i64) -> bool {
     slot.counts.iter().all(|&c| c == 0)
 }
 
-fn now_micros() -> i64 {
-    // SAFETY: reads the system clock.
-    unsafe { pg_sys::GetCurrentTimestamp() }
-}
-
 /// Admit one call against every limit, or none: all limits must have room.
 fn admit(limits: &[Limit]) -> Outcome {
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
-    let now = now_micros();
+    let now = ids::now();
     let mut table = Locked::acquire();
     let n = table.header().slots;
     let mut chosen = [usize::MAX; 2];
@@ -331,8 +333,7 @@ fn window_micros(function: &str, window: Option<pgrx::datum::Interval>) -> i64 {
 
 /// `vibecraft.check_rate_limit(user_uuid, action_type, limit_count, time_window)`:
 /// true admits the call and counts it, false refuses it (and counts nothing).
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn check_rate_limit(
     user_uuid: Option<pgrx::Uuid>,
     action_type: Option<&str>,
@@ -354,17 +355,31 @@ fn check_rate_limit(
     decide(F, &[Limit { kind: Kind::UserAction, subject: user, action, limit, window }])
 }
 
+/// A key's owner and limit, as the owner of api_keys: every key, whoever asks (RLS shows
+/// users only their own), so another user's key is refused with 42501, not "no such key".
+static KEY_LIMIT: OwnerStatement = OwnerStatement {
+    rights_of: (c"vibecraft", c"api_keys"),
+    sql: "SELECT k.user_id, k.rate_limit_per_minute FROM vibecraft.api_keys k WHERE k.id OPERATOR(pg_catalog.=) $1",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
+
+/// A provider's limits, as the owner of ai_providers, whatever the caller may read.
+static PROVIDER_LIMITS: OwnerStatement = OwnerStatement {
+    rights_of: (c"vibecraft", c"ai_providers"),
+    sql: "SELECT true, p.max_requests_per_minute, p.max_requests_per_day FROM vibecraft.ai_providers p
+           WHERE p.name OPERATOR(pg_catalog.=) $1",
+    arg_types: &[TEXT],
+    access: Access::Write,
+};
+
 /// `vibecraft.check_api_key_rate_limit(key_id)`: the key's own `rate_limit_per_minute`;
 /// a key without a limit is always admitted (and not counted).
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn check_api_key_rate_limit(key_id: Option<pgrx::Uuid>) -> bool {
     const F: &str = "check_api_key_rate_limit";
     let Some(key) = key_id else { invalid(format!("vibecraft.{F}: key_id must not be NULL")) };
-    let row = Spi::get_two_with_args::<pgrx::Uuid, i32>(
-        "SELECT k.user_id, k.rate_limit_per_minute FROM vibecraft.api_keys k WHERE k.id = $1",
-        &[key.into()],
-    );
+    let row = KEY_LIMIT.run(&[key.into()], |t| t.first().get_two::<pgrx::Uuid, i32>());
     let (owner, per_minute) = match row {
         Ok((Some(owner), per_minute)) => (owner, per_minute),
         _ => invalid(format!("vibecraft.{F}: no such API key")),
@@ -377,8 +392,7 @@ fn check_api_key_rate_limit(key_id: Option<pgrx::Uuid>) -> bool {
 /// `vibecraft.check_provider_rate_limit(provider, user_uuid)`: the provider's
 /// `max_requests_per_minute` and `max_requests_per_day` for one user; the call is
 /// admitted only when both have room, and then counts against both.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn check_provider_rate_limit(provider: Option<&str>, user_uuid: default!(Option<pgrx::Uuid>, "NULL")) -> bool {
     const F: &str = "check_provider_rate_limit";
     let Some(provider) = provider else { invalid(format!("vibecraft.{F}: provider must not be NULL")) };
@@ -386,10 +400,7 @@ fn check_provider_rate_limit(provider: Option<&str>, user_uuid: default!(Option<
         Some(u) => u,
         None => invalid(format!("vibecraft.{F}: no user given and nobody signed in")),
     };
-    let row = Spi::get_three_with_args::<bool, i32, i32>(
-        "SELECT true, p.max_requests_per_minute, p.max_requests_per_day FROM vibecraft.ai_providers p WHERE p.name = $1",
-        &[provider.into()],
-    );
+    let row = PROVIDER_LIMITS.run(&[provider.into()], |t| t.first().get_three::<bool, i32, i32>());
     let (per_minute, per_day) = match row {
         Ok((Some(true), per_minute, per_day)) => (per_minute, per_day),
         _ => invalid(format!("vibecraft.{F}: unknown provider {provider:?}")),
@@ -410,10 +421,9 @@ fn check_provider_rate_limit(provider: Option<&str>, user_uuid: default!(Option<
 
 /// `vibecraft.compact_rate_limits()`: free every slot whose counts have aged out;
 /// returns how many slots are still in use. daily_maintenance calls it.
-#[pg_extern(volatile, parallel_unsafe, security_definer)]
-#[search_path(pg_catalog, pg_temp)]
+#[pg_extern(volatile, parallel_unsafe)]
 fn compact_rate_limits() -> i64 {
-    let now = now_micros();
+    let now = ids::now();
     let mut table = Locked::acquire();
     let mut in_use = 0;
     for slot in table.slots() {

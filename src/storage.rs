@@ -11,29 +11,33 @@
 //! the caller under RLS (sign_url runs as the caller), or the bucket must be public.
 
 use crate::errors::{invalid_parameter as invalid, raise};
+use crate::ids;
 use crate::settings;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 const PREFIX: &str = "/storage/v1/object/sign/";
 /// Longest validity a URL may be signed for.
 const MAX_SECONDS: i64 = 7 * 86_400;
+/// What a path keeps unencoded: unreserved characters (RFC 3986) and '/'.
+const PATH_KEEPS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b'/');
 
-/// HMAC-SHA256 (RFC 2104), written out: two hashes around the padded key.
+type HmacSha256 = Hmac<Sha256>;
+
+fn hmac_with(key: &[u8], message: &[u8]) -> HmacSha256 {
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac
+}
+
+/// HMAC-SHA256 (RFC 2104).
 fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; 64];
-    if key.len() > 64 {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
-    }
-    let inner: Vec<u8> = block.iter().map(|b| b ^ 0x36).collect();
-    let outer: Vec<u8> = block.iter().map(|b| b ^ 0x5c).collect();
-    let inner_hash = Sha256::new().chain_update(&inner).chain_update(message).finalize();
-    Sha256::new().chain_update(&outer).chain_update(inner_hash).finalize().into()
+    hmac_with(key, message).finalize().into_bytes().into()
 }
 
 fn signing_key() -> [u8; 32] {
@@ -48,45 +52,35 @@ fn signing_key() -> [u8; 32] {
     hmac_sha256(secret.to_bytes(), b"vibecraft signed storage URLs")
 }
 
+/// What the signature covers.
+fn signed_text(bucket: &str, path: &str, expires: i64) -> String {
+    format!("{bucket}\n{path}\n{expires}")
+}
+
 fn mac(bucket: &str, path: &str, expires: i64) -> String {
-    URL_SAFE_NO_PAD.encode(hmac_sha256(&signing_key(), format!("{bucket}\n{path}\n{expires}").as_bytes()))
+    URL_SAFE_NO_PAD.encode(hmac_sha256(&signing_key(), signed_text(bucket, path, expires).as_bytes()))
 }
 
 /// Percent-encode everything but unreserved characters and '/'.
 fn encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(path, PATH_KEEPS).to_string()
 }
 
+/// The path back, or None when a '%' does not start two hex digits or the bytes are not
+/// UTF-8 (so a URL encode_path could not have written is refused).
 fn decode_path(encoded: &str) -> Option<String> {
     let bytes = encoded.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = bytes.iter().enumerate().all(|(i, &b)| {
+        b != b'%' || bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(encoded).decode_utf8().ok().map(|path| path.into_owned())
 }
 
-/// Microseconds since 1970.
 fn now_unix_micros() -> i64 {
-    // SAFETY: reads the clock; PostgreSQL timestamps count microseconds from 2000-01-01.
-    let micros_since_2000 = unsafe { pg_sys::GetCurrentTimestamp() };
-    micros_since_2000 + 946_684_800 * 1_000_000
+    ids::unix_micros(ids::now())
 }
 
 
@@ -146,9 +140,12 @@ fn verify_signed_url(url: Option<&str>) -> bool {
     if expires.saturating_mul(1_000_000) <= now_unix_micros() {
         return false;
     }
-    let expected = mac(&bucket, &path, expires);
-    // Compare in constant time.
-    expected.len() == sig.len() && expected.bytes().zip(sig.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    // The key first: with no jwt_secret configured this raises 55000, whatever the signature.
+    let key = signing_key();
+    // Only the canonical base64url of a MAC decodes to it, so this is sig == mac(...).
+    let Ok(tag) = URL_SAFE_NO_PAD.decode(sig) else { return false };
+    // verify_slice compares in constant time.
+    hmac_with(&key, signed_text(&bucket, &path, expires).as_bytes()).verify_slice(&tag).is_ok()
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -13,6 +13,7 @@
 //! - Functions: those that vibecraft_anon, vibecraft_authenticated or vibecraft_service
 //!   may execute; arguments with defaults are optional.
 
+use crate::errors::internal;
 use pgrx::prelude::*;
 use pgrx::spi::SpiClient;
 use std::collections::{BTreeMap, HashMap};
@@ -103,7 +104,7 @@ struct Generator<'a, 'conn> {
 }
 
 fn spi_error(e: pgrx::spi::SpiError) -> ! {
-    error!("vibecraft.typescript_types: cannot read the catalog: {e}")
+    internal(format!("vibecraft.typescript_types: cannot read the catalog: {e}"))
 }
 
 impl Generator<'_, '_> {

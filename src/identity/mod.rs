@@ -15,7 +15,7 @@
 
 pub mod jwt;
 
-use crate::errors::raise;
+use crate::errors::{invalid_parameter, raise};
 use crate::settings;
 use pgrx::prelude::*;
 use pgrx::{pg_sys, JsonB};
@@ -130,16 +130,11 @@ fn trusted_request_claims() -> Option<serde_json::Value> {
     })
 }
 
+/// A uuid claim: 32 hex digits, hyphens anywhere ignored (so only the plain form is
+/// left for the uuid crate to parse: no braces, no urn: prefix).
 pub fn parse_uuid(value: &str) -> Option<pgrx::Uuid> {
     let hex: String = value.chars().filter(|c| *c != '-').collect();
-    if hex.len() != 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(pgrx::Uuid::from_bytes(bytes))
+    uuid::Uuid::try_parse(&hex).ok().map(|u| pgrx::Uuid::from_bytes(u.into_bytes()))
 }
 
 /// The calling user's id, by the rules at the top of this module.
@@ -234,8 +229,6 @@ pub fn require_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool)
 #[pg_extern(stable, parallel_restricted, name = "require_may_act_for")]
 fn require_may_act_for_sql(function_name: Option<&str>, user_uuid: Option<pgrx::Uuid>) {
     let function_name = function_name.unwrap_or("require_may_act_for");
-    let Some(user) = user_uuid else {
-        raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, format!("vibecraft.{function_name}: user_uuid must not be NULL"), None)
-    };
+    let Some(user) = user_uuid else { invalid_parameter(format!("vibecraft.{function_name}: user_uuid must not be NULL")) };
     require_may_act_for(function_name, user, true);
 }

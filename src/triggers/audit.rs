@@ -8,17 +8,17 @@
 //!
 //! Why native: the row is turned into JSON here, once, with the column metadata cached
 //! per trigger (dropped by a relcache callback when the table or trigger changes), and
-//! the audit row is written through one prepared, kept plan.
+//! the audit row is written straight into the heap where that is safe, else through one
+//! prepared, kept plan run with the trail owner's rights (owner_rights.rs).
 
-use crate::errors::raise;
-use crate::owner_rights::{owner_of, with_rights_of};
+use crate::errors::{internal, raise};
+use crate::owner_rights::types::{TEXT, UUID};
+use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
-use pgrx::spi::OwnedPreparedStatement;
-use pgrx::{pg_sys, IntoDatum, PgOid};
+use pgrx::{pg_sys, IntoDatum};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::CStr;
-use std::fmt::Write;
 use std::rc::Rc;
 
 /// Column names that hold secrets in vibecraft's own tables and in common app schemas.
@@ -67,15 +67,11 @@ struct AuditedTable {
     primary_key: Vec<(usize, pg_sys::Oid)>,
     /// Position of a uuid `organization_id` column, to scope the audit row.
     organization_id: Option<usize>,
-    /// Owner of vibecraft.audit_logs: the audit row is written with its rights, so that
-    /// callers need no INSERT privilege on the trail (and cannot forge rows).
-    audit_owner: pg_sys::Oid,
 }
 
 thread_local! {
     /// Keyed by trigger OID: the excluded columns are the trigger's arguments.
     static TABLES: RefCell<HashMap<pg_sys::Oid, Rc<AuditedTable>>> = RefCell::new(HashMap::new());
-    static INSERT_PLAN: RefCell<Option<OwnedPreparedStatement>> = const { RefCell::new(None) };
     /// OID of vibecraft.audit_logs, looked up once and forgotten when it changes.
     static AUDIT_RELID: std::cell::Cell<pg_sys::Oid> = const { std::cell::Cell::new(pg_sys::InvalidOid) };
 }
@@ -157,7 +153,7 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         if name == "organization_id" && attr.atttypid == pg_sys::UUIDOID {
             organization_id = Some(index);
         }
-        if excluded.iter().any(|e| *e == name) {
+        if excluded.contains(&name) {
             continue;
         }
         let mut output_fn = pg_sys::InvalidOid;
@@ -184,8 +180,7 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
           WHERE c.oid OPERATOR(pg_catalog.=) $1",
         &[relid.into()],
     )
-    .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): catalog lookup failed: {e}"));
-    let audit_owner = owner_of(c"vibecraft", c"audit_logs");
+    .unwrap_or_else(|e| internal(format!("vibecraft.audit_trigger(): catalog lookup failed: {e}")));
     let primary_key = pk_attnums
         .unwrap_or_default()
         .into_iter()
@@ -206,7 +201,6 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         columns,
         primary_key,
         organization_id,
-        audit_owner,
     });
     TABLES.with(|t| t.borrow_mut().insert(tgoid, info.clone()));
     info
@@ -273,22 +267,10 @@ fn json_of_builtin(func: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, v
     }
 }
 
+/// `s` as a JSON string, quoted and escaped by serde_json.
 fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    // SAFETY: serde_json writes only the quoted, escaped form of a &str: valid UTF-8.
+    serde_json::to_writer(unsafe { out.as_mut_vec() }, s).expect("a string serialises into memory");
 }
 
 fn push_value(out: &mut String, col: &Column, value: pg_sys::Datum) {
@@ -382,11 +364,18 @@ struct AuditRow {
     organization_id: Option<pgrx::Uuid>,
 }
 
-const INSERT_SQL: &str = "INSERT INTO vibecraft.audit_logs
+/// The general path's INSERT, with the rights of the trail's owner, so that callers need
+/// no INSERT privilege on the trail (and cannot forge rows).
+static INSERT_AUDIT_ROW: OwnerStatement = OwnerStatement {
+    rights_of: (c"vibecraft", c"audit_logs"),
+    sql: "INSERT INTO vibecraft.audit_logs
         (action, resource_type, table_schema, resource_id, changes, organization_id,
          db_role, transaction_id, ip_address, user_id)
     VALUES ($1, $2, $3, $4, $5::pg_catalog.jsonb, $6, $7, pg_catalog.txid_current(), pg_catalog.inet_client_addr(),
-            vibecraft.current_user_id())";
+            vibecraft.current_user_id())",
+    arg_types: &[TEXT, TEXT, TEXT, TEXT, TEXT, UUID, TEXT],
+    access: Access::Write,
+};
 
 /// The acting database role's name.
 fn current_role_name() -> String {
@@ -535,41 +524,16 @@ fn write_audit_row(table: &AuditedTable, row: AuditRow) {
 fn write_audit_row_with_spi(table: &AuditedTable, row: AuditRow) {
     // The acting database role, taken before switching to the trail's owner.
     let db_role = current_role_name();
-    with_rights_of(table.audit_owner, || Spi::connect_mut(|client| {
-        let has_plan = INSERT_PLAN.with(|p| p.borrow().is_some());
-        if !has_plan {
-            let types = [
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-                PgOid::BuiltIn(PgBuiltInOids::UUIDOID),
-                PgOid::BuiltIn(PgBuiltInOids::TEXTOID),
-            ];
-            let plan = client
-                .prepare_mut(INSERT_SQL, &types)
-                .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): cannot prepare the audit insert: {e}"))
-                .keep();
-            INSERT_PLAN.with(|p| *p.borrow_mut() = Some(plan));
-        }
-        INSERT_PLAN.with(|p| {
-            let plan = p.borrow();
-            let plan = plan.as_ref().expect("plan prepared above");
-            let args = [
-                row.action.into(),
-                table.table_name.as_str().into(),
-                table.table_schema.as_str().into(),
-                row.resource_id.into(),
-                row.changes.into(),
-                row.organization_id.into(),
-                db_role.as_str().into(),
-            ];
-            client
-                .update(plan, None, &args)
-                .unwrap_or_else(|e| error!("vibecraft.audit_trigger(): cannot write the audit row: {e}"));
-        });
-    }));
+    let args: [pgrx::datum::DatumWithOid; 7] = [
+        row.action.into(),
+        table.table_name.as_str().into(),
+        table.table_schema.as_str().into(),
+        row.resource_id.into(),
+        row.changes.into(),
+        row.organization_id.into(),
+        db_role.as_str().into(),
+    ];
+    INSERT_AUDIT_ROW.run(&args, |_| ());
 }
 
 #[pg_trigger]

@@ -1,6 +1,7 @@
 //! A caller's search_path cannot make vibecraft run the caller's code with the owner's
 //! rights. Where vibecraft acts with a table owner's rights without being SECURITY
-//! DEFINER (credits, the audit trail's general path, API key usage: src/owner_rights.rs),
+//! DEFINER (credits, orders, the audit trail's general path, API key validation and
+//! usage, key and provider rate limits: src/owner_rights.rs),
 //! its statements run under the caller's search_path, so they must name every operator
 //! and type in pg_catalog. Here a login role puts a schema of its own first, with
 //! operators and types that shadow pg_catalog's and write down who ran them, then
@@ -47,6 +48,12 @@ CREATE OPERATOR hostile.= (LEFTARG = text, RIGHTARG = text, FUNCTION = hostile.t
 CREATE FUNCTION hostile.oideq(a oid, b oid) RETURNS boolean LANGUAGE sql SET search_path = pg_catalog
     AS $$ SELECT hostile.note('oid =') AND a = b $$;
 CREATE OPERATOR hostile.= (LEFTARG = oid, RIGHTARG = oid, FUNCTION = hostile.oideq);
+CREATE FUNCTION hostile.byteaeq(a bytea, b bytea) RETURNS boolean LANGUAGE sql SET search_path = pg_catalog
+    AS $$ SELECT hostile.note('bytea =') AND a = b $$;
+CREATE OPERATOR hostile.= (LEFTARG = bytea, RIGHTARG = bytea, FUNCTION = hostile.byteaeq);
+CREATE FUNCTION hostile.tstzle(a timestamptz, b timestamptz) RETURNS boolean LANGUAGE sql SET search_path = pg_catalog
+    AS $$ SELECT hostile.note('timestamptz <=') AND a <= b $$;
+CREATE OPERATOR hostile.<= (LEFTARG = timestamptz, RIGHTARG = timestamptz, FUNCTION = hostile.tstzle);
 CREATE DOMAIN hostile.jsonb AS text CHECK (hostile.note('jsonb'));
 CREATE DOMAIN hostile.int8 AS pg_catalog.int8 CHECK (hostile.note('int8'));
 CREATE DOMAIN hostile.uuid AS pg_catalog.uuid CHECK (hostile.note('uuid'));
@@ -103,11 +110,26 @@ fn a_hostile_search_path_never_runs_with_the_owners_rights() {
             .get(0);
         assert!(keyed);
     }
+    // Orders: one created (its credits taken, its trail row written by the general path)
+    // and looked up for a refund; then a provider's limits.
+    let order: String = tx
+        .query_one("SELECT vibecraft.create_order($1::text::uuid, 'ai_generation', 1)::text", &[&MIA])
+        .unwrap()
+        .get(0);
+    let refunded: i32 = tx.query_one("SELECT vibecraft.refund_order_credits($1::text::uuid)", &[&order]).unwrap().get(0);
+    assert_eq!(refunded, 0, "a pending order owes nothing");
+    let admitted: bool = tx.query_one("SELECT vibecraft.check_provider_rate_limit('openai')", &[]).unwrap().get(0);
+    assert!(admitted);
     let balance: i32 = tx.query_one("SELECT vibecraft.get_user_credits($1::text::uuid)", &[&MIA]).unwrap().get(0);
     // An audited change: the trail's row is written with the trail owner's rights.
     tx.execute("UPDATE vibecraft.users SET bio = 'search path test' WHERE id = $1::text::uuid", &[&MIA]).unwrap();
     // Usage of an API key, counted in this backend and written when it disconnects.
     let key: String = tx.query_one("SELECT vibecraft.create_api_key('search path test')", &[]).unwrap().get(0);
+    let key_id: String =
+        tx.query_one("SELECT id::text FROM vibecraft.api_keys WHERE name = 'search path test'", &[]).unwrap().get(0);
+    let key_admitted: bool =
+        tx.query_one("SELECT vibecraft.check_api_key_rate_limit($1::text::uuid)", &[&key_id]).unwrap().get(0);
+    assert!(key_admitted);
     tx.commit().unwrap();
     for _ in 0..3 {
         let valid: bool = mallory.query_one("SELECT valid FROM vibecraft.validate_api_key($1)", &[&key]).unwrap().get(0);
@@ -144,5 +166,5 @@ fn a_hostile_search_path_never_runs_with_the_owners_rights() {
 
     let others = ran_as_others(&mut su, &[&mallory_role, &backend_role]);
     assert!(others.is_empty(), "ran with someone else's rights: {others:?}");
-    println!("search_path: 4 deductions, a balance, a top-up, an audit row and 3 key uses; the hostile schema's code never ran with the owner's rights");
+    println!("search_path: 4 deductions, an order and its refund check, provider and key limits, a balance, a top-up, an audit row and 3 key uses; the hostile schema's code never ran with the owner's rights");
 }
