@@ -6,7 +6,8 @@
 #      vibecraft UPDATE, and check that every row that was there is still there
 #      unchanged, that the catalog (tests/pg_regress/upgrade/fingerprint.sql) equals a fresh
 #      install of this version, and that validate_system_integrity reports no failure.
-#   0. The upgrade script to this version is the one `make upgrade-scripts` generates.
+#   0. The upgrade script to this version is the one `make upgrade-scripts` generates, and
+#      docs/authorization.md's matrix is the catalog of a fresh install.
 # Prints one `ok:` or `FAILED:` line per check; exits non-zero when any failed.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
@@ -19,6 +20,11 @@ sql() { psql_at "$port" "$@"; }
 
 # 0. The unreleased upgrade script is what `make upgrade-scripts` generates.
 bash "$PROJECT_DIR/scripts/upgrade_scripts.sh" --check || failures=$((failures + 1))
+# ... and docs/authorization.md's matrix is this version's catalog.
+sql postgres -qc "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS authz_fresh" -c "CREATE DATABASE authz_fresh" >/dev/null
+sql authz_fresh -qc "SET client_min_messages = warning" -c "CREATE EXTENSION vibecraft CASCADE" >/dev/null
+bash "$PROJECT_DIR/scripts/authorization_matrix.sh" "$port" authz_fresh --check || failures=$((failures + 1))
+sql postgres -qc "DROP DATABASE authz_fresh" >/dev/null
 
 # 1. Released upgrade scripts are frozen.
 while read -r version commit; do

@@ -28,7 +28,48 @@ UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories
 UPDATE vibecraft.project_assets a SET bucket_id = md5('vibecraft.storage_buckets:' || b.name)::uuid
   FROM vibecraft.storage_buckets b WHERE b.id = a.bucket_id AND b.is_system;
 
+-- Rows of an organization refer to its agents and models by (id, organization_id), so an
+-- execution or a canvas can never point into another organization. The indexes behind
+-- the new foreign keys are created again (@since) with the organization column.
+ALTER TABLE vibecraft.agents ADD CONSTRAINT agents_id_organization_id_key UNIQUE (id, organization_id);
+ALTER TABLE vibecraft.models ADD CONSTRAINT models_id_organization_id_key UNIQUE (id, organization_id);
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey,
+    ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
+        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
+    ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
+        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+DROP INDEX vibecraft.executions_agent_id_idx;
+DROP INDEX vibecraft.canvases_model_id_idx;
+
 -- ---- install-once objects new since 0.1.0 (@since in sql/*/tables.sql)
+-- Invitations to join a project: the invitee accepts (accept_project_invitation), so no
+-- one becomes a member of a project without saying yes.
+-- @since 0.2.0
+CREATE TABLE vibecraft.project_invitations (
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
+    user_id    uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    role       varchar(20) NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
+    invited_by uuid DEFAULT vibecraft.current_user_id() REFERENCES vibecraft.users (id) ON DELETE SET NULL,
+    expires_at timestamptz NOT NULL DEFAULT now() + interval '14 days',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (project_id, user_id)
+);
+
+-- @since 0.2.0
+CREATE INDEX project_invitations_user_id_idx ON vibecraft.project_invitations (user_id);
+
+-- @since 0.2.0
+CREATE INDEX project_invitations_invited_by_idx ON vibecraft.project_invitations (invited_by);
+
+-- @since 0.2.0
+CREATE INDEX executions_agent_id_idx ON vibecraft.executions (agent_id, organization_id, created_at DESC);
+
+-- @since 0.2.0
+CREATE INDEX canvases_model_id_idx ON vibecraft.canvases (model_id, organization_id);
+
 -- The rows installed here get the same ids in every database (derived from their
 -- names), so that rows referring to them (feedback.category_id, project_assets.bucket_id)
 -- still point at them after a dump is restored into a fresh CREATE EXTENSION.
@@ -38,9 +79,13 @@ UPDATE vibecraft.ai_providers SET id = md5('vibecraft.ai_providers:' || name)::u
 -- @since 0.2.0
 UPDATE vibecraft.prompt_frameworks SET id = md5('vibecraft.prompt_frameworks:' || name)::uuid WHERE is_system;
 
+-- Installed rows get the same ids in every database (derived from their names), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.storage_buckets SET id = md5('vibecraft.storage_buckets:' || name)::uuid WHERE is_system;
 
+-- Installed rows get the same ids in every database (derived from their names), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.feedback_categories SET id = md5('vibecraft.feedback_categories:' || name)::uuid WHERE is_system;
 
@@ -65,11 +110,13 @@ ALTER TABLE vibecraft.admin_logs_archive ADD PRIMARY KEY (id);
 -- @since 0.2.0
 CREATE INDEX admin_logs_archive_created_at_idx ON vibecraft.admin_logs_archive (created_at);
 
+-- Installed rows get the same ids in every database (derived from their keys), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.system_settings SET id = md5('vibecraft.system_settings:' || key)::uuid WHERE is_system;
 
 -- Running totals behind get_user_stats, so that its cost does not grow with a user's
--- history. Kept by statement-level triggers (sql/stats.sql) on prompt_history and
+-- history. Kept by statement-level triggers (sql/stats/rules.sql) on prompt_history and
 -- api_usage_logs; validate_system_integrity compares them with a recount and
 -- vibecraft.rebuild_stat_totals() recomputes them.
 -- @since 0.2.0
@@ -105,6 +152,8 @@ ON CONFLICT (key) DO NOTHING;
 -- columns; get_user_stats returns a different row.
 DROP VIEW vibecraft.user_dashboard;
 DROP FUNCTION vibecraft.get_user_stats(uuid);
+-- user_sessions no longer shows the session token.
+DROP VIEW vibecraft.user_sessions;
 
 -- ---- re-runnable rules of every room, as in a fresh install
 -- Every generated upgrade runs this just before the rooms' re-runnable rules.
@@ -116,6 +165,22 @@ DROP FUNCTION vibecraft.get_user_stats(uuid);
 -- Only vibecraft's own roles and PUBLIC are touched: grants a DBA gave other roles stay.
 REVOKE ALL ON ALL TABLES IN SCHEMA vibecraft FROM PUBLIC, vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA vibecraft FROM PUBLIC, vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+
+-- Policies are created again from nothing too (PostgreSQL has no CREATE OR REPLACE
+-- POLICY): every policy on vibecraft's tables goes, and the rooms' rules create this
+-- version's. A policy of your own on a vibecraft table must be created again after an
+-- upgrade (docs/dba.md, "Upgrade").
+DO $policies$
+DECLARE
+    p record;
+BEGIN
+    FOR p IN SELECT pol.polname, pol.polrelid::regclass AS rel
+               FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid
+              WHERE c.relnamespace = 'vibecraft'::regnamespace LOOP
+        EXECUTE pg_catalog.format('DROP POLICY %I ON %s', p.polname, p.rel);
+    END LOOP;
+END
+$policies$;
 
 -- vibecraft::api_keys::api_key_prefix
 CREATE OR REPLACE FUNCTION "api_key_prefix"(
@@ -129,8 +194,7 @@ AS 'MODULE_PATHNAME', 'api_key_prefix_wrapper';
 CREATE OR REPLACE FUNCTION "authenticate_api_key"(
 	"api_key" TEXT /* Option < & str > */
 ) RETURNS uuid /* pgrx :: Uuid */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'authenticate_api_key_wrapper';
 
@@ -160,8 +224,7 @@ CREATE OR REPLACE FUNCTION "validate_api_key"(
 	"scopes" TEXT[],  /* :: std :: option :: Option < Vec < String > > */
 	"reason" TEXT  /* Option < String > */
 )
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'validate_api_key_wrapper';
 
@@ -301,8 +364,7 @@ CREATE OR REPLACE FUNCTION "create_order"(
 	"total_cost" NUMERIC DEFAULT 0, /* Option < AnyNumeric > */
 	"metadata" jsonb DEFAULT '{}' /* Option < JsonB > */
 ) RETURNS uuid /* pgrx :: Uuid */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'create_order_wrapper';
 
@@ -310,8 +372,7 @@ AS 'MODULE_PATHNAME', 'create_order_wrapper';
 CREATE OR REPLACE FUNCTION "refund_order_credits"(
 	"order_id" uuid /* Option < pgrx :: Uuid > */
 ) RETURNS INT /* i32 */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'refund_order_credits_wrapper';
 
@@ -319,8 +380,7 @@ AS 'MODULE_PATHNAME', 'refund_order_credits_wrapper';
 CREATE OR REPLACE FUNCTION "check_api_key_rate_limit"(
 	"key_id" uuid /* Option < pgrx :: Uuid > */
 ) RETURNS bool /* bool */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'check_api_key_rate_limit_wrapper';
 
@@ -329,8 +389,7 @@ CREATE OR REPLACE FUNCTION "check_provider_rate_limit"(
 	"provider" TEXT, /* Option < & str > */
 	"user_uuid" uuid DEFAULT NULL /* Option < pgrx :: Uuid > */
 ) RETURNS bool /* bool */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'check_provider_rate_limit_wrapper';
 
@@ -341,15 +400,13 @@ CREATE OR REPLACE FUNCTION "check_rate_limit"(
 	"limit_count" INT, /* Option < i32 > */
 	"time_window" interval /* Option < pgrx :: datum :: Interval > */
 ) RETURNS bool /* bool */
-VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'check_rate_limit_wrapper';
 
 -- vibecraft::rate_limit::compact_rate_limits
 CREATE OR REPLACE FUNCTION "compact_rate_limits"() RETURNS bigint /* i64 */
-STRICT VOLATILE SECURITY DEFINER PARALLEL UNSAFE
-SET search_path TO pg_catalog, pg_temp
+STRICT VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'compact_rate_limits_wrapper';
 
@@ -598,6 +655,29 @@ BEGIN
 END
 $$;
 
+-- For the write rules' triggers: a statement that writes with the service role's rights,
+-- because the caller is the service role or because vibecraft's own privileged code (a
+-- SECURITY DEFINER function, run as the extension owner) is writing on its behalf.
+CREATE OR REPLACE FUNCTION vibecraft.writes_as_service()
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT vibecraft.is_service() OR pg_catalog.pg_has_role(current_user, 'vibecraft_service', 'MEMBER')
+$$;
+
+-- The one refusal of the write rules: 42501, naming the table and the rule.
+CREATE OR REPLACE FUNCTION vibecraft.refuse_write(tbl text, rule text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'vibecraft.%: %', tbl, rule USING ERRCODE = '42501',
+        HINT = 'docs/authorization.md lists what each role may write directly and which function does the rest.';
+END
+$$;
+
 -- For functions meant for staff: admins and the service role.
 CREATE OR REPLACE FUNCTION vibecraft.require_staff(fn text)
 RETURNS void
@@ -611,30 +691,20 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION vibecraft.writes_as_service() IS 'Whether the current statement writes with the service role''s rights (the service role, or vibecraft''s own SECURITY DEFINER code); the write rules'' triggers let it through.';
+COMMENT ON FUNCTION vibecraft.refuse_write(text, text) IS 'Raise SQLSTATE 42501 for a write a rule forbids, naming the table and the rule.';
 COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
-
 COMMENT ON FUNCTION vibecraft.require_may_act_for(text, uuid) IS 'Raises 42501 unless the caller may act for this user (itself, the service role, admins); 22023 for NULL.';
-
 COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
-
 COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
-
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
-
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
-
 COMMENT ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) IS 'Raise SQLSTATE 22023 naming the parameter, the allowed values and the value given.';
-
 COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY ((SELECT vibecraft.project_ids_with_role(''viewer''))::uuid[]).';
-
 COMMENT ON FUNCTION vibecraft.has_project_role(uuid, text) IS 'Whether the caller holds at least min_role (owner > admin > editor > viewer) in the project.';
-
 COMMENT ON FUNCTION vibecraft.org_ids_with_role(text) IS 'Organizations in which the caller holds at least min_role (ADMIN > MANAGER > MEMBER); all for admins and the service role.';
-
 COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller holds at least min_role (ADMIN > MANAGER > MEMBER) in the organization.';
-
 COMMENT ON FUNCTION vibecraft.owner_scope_low() IS 'Lower bound of the user ids the caller may see as owner: its own id; everything for admins and the service role; nothing when signed out.';
-
 COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids the caller may see as owner (see owner_scope_low).';
 
 -- The native identity functions (src/identity/).
@@ -642,14 +712,11 @@ COMMENT ON FUNCTION vibecraft.authenticate(text) IS
     'Verify an HS256 JWT signed with vibecraft.jwt_secret (exp and sub required; exp and nbf checked; any other alg refused) and act as its subject until the end of the current transaction; returns the user id. SQLSTATE 28000 says why a token was refused.';
 
 COMMENT ON FUNCTION vibecraft.sign_out() IS 'Forget the identity established in this transaction; true when there was one.';
-
 COMMENT ON FUNCTION vibecraft.current_user_id() IS
     'The calling user: the identity established in this transaction, else the PostgREST claims where a superuser trusts them for this role, else NULL. What every policy uses.';
 
 COMMENT ON FUNCTION vibecraft.jwt_claims() IS 'The verified claims of the caller''s token (or trusted PostgREST claims), else NULL.';
-
 COMMENT ON FUNCTION vibecraft.current_org_claim() IS 'The organization named by the caller''s token (organization_id or org_id, also under app_metadata), else NULL.';
-
 COMMENT ON FUNCTION vibecraft.is_service() IS
     'Whether the caller acts as the backend: its role (login or SET ROLE) has the privileges of vibecraft_service, or its token''s role is service_role.';
 
@@ -671,16 +738,17 @@ GRANT EXECUTE ON FUNCTION vibecraft.owner_scope_high() TO vibecraft_anon, vibecr
 GRANT EXECUTE ON FUNCTION vibecraft.project_role_rank(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.org_role_rank(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.writes_as_service(), vibecraft.refuse_write(text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 
 -- ---- sql/people/rules.sql
 -- People and tenancy: organizations, users (behind users / user_profiles), preferences, saved searches.
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Seed names for canonical tables. Each product keeps its own table names; where two
--- products name one concept differently, the canonical table has the other name as an
--- auto-updatable view. security_invoker = true: the caller's privileges and the
--- table's row-level security apply through the view.
+-- Seed names: where two products name one concept differently, the canonical table has
+-- the other name as an auto-updatable view (in the room of its table, as here).
+-- security_invoker = true: the caller's privileges and the table's row-level security
+-- apply through the view.
 
 -- PromptCraft's and Creo's user_profiles: user_id is the user's id.
 CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
@@ -689,118 +757,188 @@ SELECT id, id AS user_id, organization_id, email, full_name, display_name, avata
        metadata, role, status, created_at, updated_at, deleted_at
   FROM vibecraft.users;
 
-
--- Tenancy and people -------------------------------------------------------------------
-DROP POLICY IF EXISTS member_read ON vibecraft.organizations;
+-- Organizations: members read; an organization ADMIN renames it and edits its settings;
+-- its tier, limits and feature flags are billing, the service role's (column grants).
 CREATE POLICY member_read ON vibecraft.organizations FOR SELECT
     USING (id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-
-DROP POLICY IF EXISTS org_admin_update ON vibecraft.organizations;
 CREATE POLICY org_admin_update ON vibecraft.organizations FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
-
-DROP POLICY IF EXISTS staff_write ON vibecraft.organizations;
-CREATE POLICY staff_write ON vibecraft.organizations FOR ALL
+    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
+    WITH CHECK (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
+CREATE POLICY staff_insert ON vibecraft.organizations FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.organizations FOR DELETE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 
--- Users see themselves and the roster of their organization; they edit only
--- themselves (and only safe columns: see the column grants); org ADMINs edit members.
-DROP POLICY IF EXISTS self_or_roster_read ON vibecraft.users;
+-- Only staff deletes an organization, softly too.
+CREATE OR REPLACE FUNCTION vibecraft.guard_organization_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at
+       AND NOT vibecraft.writes_as_service() AND NOT vibecraft.is_admin() THEN
+        PERFORM vibecraft.refuse_write('organizations', 'only staff deletes an organization');
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.organizations
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_organization_update();
+
+-- Users see themselves and the roster of their organization. Signing up creates one's
+-- own row with nothing granted (the column grants leave roles, organization, credits,
+-- plan and verification to their defaults) and with the address the token vouches for,
+-- so no one can take an address before its owner signs up. A user edits its own
+-- profile; an organization ADMIN changes the role and status of its members
+-- (guard_user_update); the address changes only through the auth backend (the service
+-- role), and a changed address loses its verification.
 CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
--- Signing up creates one's own row with nothing granted: no platform or organization
--- role, no organization, no credits, no verified address, the free plan. Those are given by staff (the
--- service role and admins pass through service_all / their own scope).
-DROP POLICY IF EXISTS self_insert ON vibecraft.users;
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
     WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND ((SELECT vibecraft.is_admin())
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
                          AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
-                         AND subscription_plan = 'free' AND subscription_status = 'active')));
-
-DROP POLICY IF EXISTS self_or_org_admin_update ON vibecraft.users;
+                         AND subscription_plan = 'free' AND subscription_status = 'active'
+                         AND (email IS NULL
+                              OR lower(email) = lower((SELECT vibecraft.jwt_claims()) ->> 'email')))));
 CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
     USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
-
-DROP POLICY IF EXISTS staff_delete ON vibecraft.users;
+           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
+    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
 CREATE POLICY staff_delete ON vibecraft.users FOR DELETE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 
-DROP POLICY IF EXISTS own_rows ON vibecraft.user_preferences;
-CREATE POLICY own_rows ON vibecraft.user_preferences FOR ALL
+CREATE OR REPLACE FUNCTION vibecraft.guard_user_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A verification vouches for one address: a new address starts unverified, unless
+    -- the same statement (the auth backend's) verifies it too.
+    IF NEW.email IS DISTINCT FROM OLD.email AND NEW.email_verified IS NOT DISTINCT FROM OLD.email_verified THEN
+        NEW.email_verified := NULL;
+    END IF;
+    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.id = vibecraft.current_user_id() THEN
+        IF NEW.role IS DISTINCT FROM OLD.role OR NEW.status IS DISTINCT FROM OLD.status THEN
+            PERFORM vibecraft.refuse_write('users', 'a user cannot change its own organization role or status');
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- Otherwise the policy let an organization ADMIN through, for a member.
+    IF OLD.system_role = 'admin' THEN
+        PERFORM vibecraft.refuse_write('users', 'platform admins are managed by the service role');
+    END IF;
+    IF (NEW.name, NEW.full_name, NEW.display_name, NEW.image, NEW.avatar_url, NEW.bio, NEW.preferences,
+        NEW.metadata, NEW.last_login_at, NEW.last_activity_at, NEW.deleted_at)
+       IS DISTINCT FROM
+       (OLD.name, OLD.full_name, OLD.display_name, OLD.image, OLD.avatar_url, OLD.bio, OLD.preferences,
+        OLD.metadata, OLD.last_login_at, OLD.last_activity_at, OLD.deleted_at) THEN
+        PERFORM vibecraft.refuse_write('users', 'an organization ADMIN changes only the role and status of its members');
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER guard_user_update BEFORE UPDATE ON vibecraft.users
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
+
+CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_insert ON vibecraft.user_preferences FOR INSERT
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_update ON vibecraft.user_preferences FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_delete ON vibecraft.user_preferences FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
-DROP POLICY IF EXISTS public_or_own_read ON vibecraft.saved_searches;
 CREATE POLICY public_or_own_read ON vibecraft.saved_searches FOR SELECT
     USING (is_public
            OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_write ON vibecraft.saved_searches;
-CREATE POLICY own_write ON vibecraft.saved_searches FOR ALL
+CREATE POLICY own_insert ON vibecraft.saved_searches FOR INSERT
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_update ON vibecraft.saved_searches FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 -- What each table and view is for, so that `\d+` in psql explains the schema.
 -- (Functions carry their comments next to their definitions.)
+COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
+COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
 COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
-
 COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, credit balance (credits, with credits_spent), subscription; soft-deleted with deleted_at.';
-
 COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
-
 COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
-
 COMMENT ON VIEW vibecraft.user_profiles IS 'Seed name of users (Visual Prompt Builder); auto-updatable, RLS applies.';
 
--- Privileges.
+-- Privileges: what a signed-in user may write directly, column by column
+-- (docs/authorization.md has the whole matrix).
 GRANT SELECT ON vibecraft.saved_searches TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.user_preferences TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.saved_searches TO vibecraft_authenticated;
-GRANT SELECT, INSERT, DELETE ON vibecraft.users TO vibecraft_authenticated;
-GRANT SELECT, INSERT, DELETE ON vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT UPDATE (email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata, last_login_at, last_activity_at, deleted_at) ON vibecraft.users TO vibecraft_authenticated;
-GRANT UPDATE (email, full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at) ON vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
+GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) ON vibecraft.organizations TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
+  ON vibecraft.users TO vibecraft_authenticated;
+GRANT UPDATE (name, full_name, display_name, image, avatar_url, bio, preferences, metadata,
+              last_login_at, last_activity_at, deleted_at, role, status)
+  ON vibecraft.users TO vibecraft_authenticated;
+GRANT INSERT (id, user_id, email, full_name, display_name, avatar_url, bio, preferences, metadata)
+  ON vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT UPDATE (full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at, role, status)
+  ON vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT SELECT, INSERT, DELETE ON vibecraft.user_preferences, vibecraft.saved_searches TO vibecraft_authenticated;
+GRANT UPDATE (selected_model, selected_framework, theme, language, timezone, enable_notifications, enable_analytics,
+              enable_history, enable_feedback, max_history_days, auto_cleanup, notification_preferences, accessibility)
+  ON vibecraft.user_preferences TO vibecraft_authenticated;
+GRANT UPDATE (name, search_query, filters, is_public) ON vibecraft.saved_searches TO vibecraft_authenticated;
 
 -- ---- sql/auth_backend/rules.sql
 -- The auth backend's tables (Auth.js / NextAuth): accounts, sessions (user_sessions), verification tokens.
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- PromptCraft's user_sessions.
+-- PromptCraft's user_sessions. Without the session token: a view reads its table with the
+-- caller's column privileges, and the token is the auth backend's alone (it is the
+-- HttpOnly cookie's value; an API that returned it would undo HttpOnly).
 CREATE OR REPLACE VIEW vibecraft.user_sessions WITH (security_invoker = true) AS
-SELECT id, user_id, session_token, expires, expires AS expires_at, ip_address, user_agent,
+SELECT id, user_id, expires, expires AS expires_at, ip_address, user_agent,
        last_activity_at, created_at, updated_at
   FROM vibecraft.sessions;
 
-
-DROP POLICY IF EXISTS own_rows ON vibecraft.accounts;
-CREATE POLICY own_rows ON vibecraft.accounts FOR ALL
+-- These tables are the auth backend's (the service role's): it links OAuth identities,
+-- issues sessions and verification tokens. A signed-in user sees its own linked
+-- accounts and sessions without their tokens (column grants), and may end (delete) its
+-- own sessions; it creates and changes none of them.
+CREATE POLICY own_read ON vibecraft.accounts FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_rows ON vibecraft.sessions;
-CREATE POLICY own_rows ON vibecraft.sessions FOR ALL
+CREATE POLICY own_read ON vibecraft.sessions FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS staff_only ON vibecraft.verification_tokens;
-CREATE POLICY staff_only ON vibecraft.verification_tokens FOR ALL
+CREATE POLICY own_sign_out ON vibecraft.sessions FOR DELETE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY staff_only ON vibecraft.verification_tokens FOR SELECT
     USING ((SELECT vibecraft.is_service()));
 
-
 COMMENT ON TABLE vibecraft.accounts IS 'Auth.js OAuth accounts linked to a user.';
-
 COMMENT ON TABLE vibecraft.sessions IS 'Auth.js sessions; daily_maintenance deletes expired ones. Also reachable as user_sessions.';
-
 COMMENT ON TABLE vibecraft.verification_tokens IS 'Auth.js email verification tokens (auth backend only); daily_maintenance deletes expired ones.';
-
 COMMENT ON VIEW vibecraft.user_sessions IS 'Seed name of sessions; auto-updatable, RLS applies.';
 
--- Privileges.
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.accounts TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.sessions TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.user_sessions TO vibecraft_authenticated;
+-- Privileges. No token column (refresh, access and id tokens, session tokens) is
+-- readable by a signed-in user.
+GRANT SELECT (id, user_id, type, provider, provider_account_id, expires_at, token_type, scope, created_at, updated_at)
+  ON vibecraft.accounts TO vibecraft_authenticated;
+GRANT SELECT (id, user_id, expires, ip_address, user_agent, last_activity_at, created_at, updated_at), DELETE
+  ON vibecraft.sessions TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.user_sessions TO vibecraft_authenticated;
 
 -- ---- sql/projects/rules.sql
 -- Projects and their members (collaborators), settings, components, knowledge, and prompt history (project_prompts, prompt_generations).
@@ -827,6 +965,120 @@ CREATE OR REPLACE VIEW vibecraft.prompt_generations WITH (security_invoker = tru
 SELECT * FROM vibecraft.project_prompts
   WITH CASCADED CHECK OPTION;
 
+-- Projects: public ones readable by all, the others by their owner and members. Created
+-- by their owner, in an organization the owner belongs to; editors edit the content;
+-- making a project public or private needs its admin or owner, deleting it (softly too)
+-- its owner (guard_project_update). A project never changes owner or organization by a
+-- plain UPDATE (column grants).
+CREATE POLICY visible ON vibecraft.projects FOR SELECT
+    USING (is_public
+           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+           OR id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+CREATE POLICY owner_insert ON vibecraft.projects FOR INSERT
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                AND (organization_id IS NULL
+                     OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])));
+CREATE POLICY editor_update ON vibecraft.projects FOR UPDATE
+    USING (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+CREATE POLICY owner_delete ON vibecraft.projects FOR DELETE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+
+CREATE OR REPLACE FUNCTION vibecraft.guard_project_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.is_public IS DISTINCT FROM OLD.is_public AND NOT vibecraft.has_project_role(OLD.id, 'admin') THEN
+        PERFORM vibecraft.refuse_write('projects', 'only a project''s admin or owner makes it public or private');
+    END IF;
+    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at AND OLD.user_id IS DISTINCT FROM vibecraft.current_user_id() THEN
+        PERFORM vibecraft.refuse_write('projects', 'only a project''s owner deletes it');
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER guard_project_update BEFORE UPDATE ON vibecraft.projects
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_project_update();
+
+-- Members: the project's viewers see who is on it. A member is added only when the
+-- person accepts an invitation (accept_project_invitation) or by the service role; a
+-- project admin changes roles and removes members, anyone may leave; the owner's
+-- membership stays as long as the project does (guard_project_member).
+CREATE POLICY member_read ON vibecraft.project_members FOR SELECT
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+CREATE POLICY admin_update ON vibecraft.project_members FOR UPDATE
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+CREATE POLICY admin_remove_or_leave ON vibecraft.project_members FOR DELETE
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
+           OR user_id = (SELECT vibecraft.current_user_id()));
+
+CREATE OR REPLACE FUNCTION vibecraft.guard_project_member()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- vibecraft's own code (the owner trigger, accepting an invitation, a cascade from a
+    -- deleted project or user) and the service role.
+    IF vibecraft.writes_as_service() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        PERFORM vibecraft.refuse_write('project_members', 'members join by accepting an invitation (vibecraft.accept_project_invitation)');
+    END IF;
+    IF OLD.role = 'owner' THEN
+        PERFORM vibecraft.refuse_write('project_members', 'a project''s owner cannot be removed or demoted');
+    END IF;
+    IF TG_OP = 'UPDATE' THEN
+        IF NEW.role = 'owner' THEN
+            PERFORM vibecraft.refuse_write('project_members', 'the owner role comes only with the project');
+        END IF;
+        RETURN NEW;
+    END IF;
+    RETURN OLD;
+END
+$$;
+CREATE OR REPLACE TRIGGER guard_project_member BEFORE INSERT OR UPDATE OR DELETE ON vibecraft.project_members
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_project_member();
+
+-- Invitations: a project's admin invites someone with a role; the invitee sees it and
+-- accepts it (or declines: deletes it); the admin may withdraw it.
+CREATE POLICY invitee_or_admin_read ON vibecraft.project_invitations FOR SELECT
+    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+CREATE POLICY admin_invites ON vibecraft.project_invitations FOR INSERT
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]) AND invited_by = (SELECT vibecraft.current_user_id()));
+CREATE POLICY invitee_or_admin_delete ON vibecraft.project_invitations FOR DELETE
+    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+
+CREATE OR REPLACE FUNCTION vibecraft.accept_project_invitation(project uuid)
+RETURNS text
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    uid uuid := vibecraft.current_user_id();
+    invitation record;
+BEGIN
+    DELETE FROM vibecraft.project_invitations i
+     WHERE i.project_id = project AND i.user_id = uid AND i.expires_at > pg_catalog.now()
+    RETURNING i.role, i.invited_by INTO invitation;
+    IF invitation IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.accept_project_invitation: you have no open invitation to that project'
+            USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO vibecraft.project_members AS m (project_id, user_id, role, invited_by)
+    VALUES (project, uid, invitation.role, invitation.invited_by)
+    ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role, invited_by = EXCLUDED.invited_by
+     WHERE m.role OPERATOR(pg_catalog.<>) 'owner';
+    RETURN invitation.role;
+END
+$$;
 
 -- The creator of a project is its owner member.
 CREATE OR REPLACE FUNCTION vibecraft.add_project_owner()
@@ -847,206 +1099,188 @@ CREATE OR REPLACE TRIGGER add_project_owner AFTER INSERT ON vibecraft.projects
 
 COMMENT ON FUNCTION vibecraft.add_project_owner() IS 'Trigger: the creator of a project becomes its owner member.';
 
-
--- Projects: owners and members by role; public projects readable by all -------------------
-DROP POLICY IF EXISTS visible ON vibecraft.projects;
-CREATE POLICY visible ON vibecraft.projects FOR SELECT
-    USING (is_public
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-
-DROP POLICY IF EXISTS owner_insert ON vibecraft.projects;
-CREATE POLICY owner_insert ON vibecraft.projects FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS editor_update ON vibecraft.projects;
-CREATE POLICY editor_update ON vibecraft.projects FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-
-DROP POLICY IF EXISTS owner_delete ON vibecraft.projects;
-CREATE POLICY owner_delete ON vibecraft.projects FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS member_read ON vibecraft.project_members;
-CREATE POLICY member_read ON vibecraft.project_members FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-
-DROP POLICY IF EXISTS admin_insert ON vibecraft.project_members;
-CREATE POLICY admin_insert ON vibecraft.project_members FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
-
-DROP POLICY IF EXISTS admin_update ON vibecraft.project_members;
-CREATE POLICY admin_update ON vibecraft.project_members FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
-
-DROP POLICY IF EXISTS admin_remove_or_leave ON vibecraft.project_members;
-CREATE POLICY admin_remove_or_leave ON vibecraft.project_members FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
-           OR user_id = (SELECT vibecraft.current_user_id()));
-
--- Prompts: one's own, plus those of projects one can view.
-DROP POLICY IF EXISTS own_or_project_read ON vibecraft.prompt_history;
+-- Prompts: one's own, plus those of projects one can view; written into a project one
+-- edits, never moved to another project or user afterwards.
 CREATE POLICY own_or_project_read ON vibecraft.prompt_history FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-
-DROP POLICY IF EXISTS own_insert ON vibecraft.prompt_history;
 CREATE POLICY own_insert ON vibecraft.prompt_history FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])));
-
-DROP POLICY IF EXISTS own_update ON vibecraft.prompt_history;
 CREATE POLICY own_update ON vibecraft.prompt_history FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_delete ON vibecraft.prompt_history;
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY own_delete ON vibecraft.prompt_history FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
-
-COMMENT ON TABLE vibecraft.projects IS 'Projects owned by a user (and optionally an organization); public ones are readable by anyone.';
-
-COMMENT ON TABLE vibecraft.project_members IS 'Who else works on a project, with a role: owner > admin > editor > viewer. Also reachable as collaborators.';
-
-COMMENT ON TABLE vibecraft.prompt_history IS 'Every prompt a user ran, with its framework, model, tokens and cost. Also reachable as project_prompts and prompt_generations.';
-
-COMMENT ON TABLE vibecraft.project_knowledge IS 'A project''s knowledge base entries, full-text searchable.';
-
-COMMENT ON TABLE vibecraft.project_settings IS 'Per-project key/value settings.';
-
-COMMENT ON TABLE vibecraft.project_components IS 'Components (VibeCraft Studio) that make up a project.';
-
-COMMENT ON VIEW vibecraft.collaborators IS 'Seed name of project_members; auto-updatable, RLS applies.';
-
-COMMENT ON VIEW vibecraft.project_prompts IS 'Seed name of prompt_history (VibeCraft Studio); auto-updatable, RLS applies.';
-
-COMMENT ON VIEW vibecraft.prompt_generations IS 'Seed name of prompt_history (Visual Prompt Builder); auto-updatable, RLS applies.';
-
--- Project content: viewers read, editors write.
-DROP POLICY IF EXISTS viewer_read ON vibecraft.project_knowledge;
+-- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_knowledge FOR SELECT
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-DROP POLICY IF EXISTS editor_insert ON vibecraft.project_knowledge;
 CREATE POLICY editor_insert ON vibecraft.project_knowledge FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_update ON vibecraft.project_knowledge;
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
+                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY editor_update ON vibecraft.project_knowledge FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_delete ON vibecraft.project_knowledge;
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 CREATE POLICY editor_delete ON vibecraft.project_knowledge FOR DELETE
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 
--- Project content: viewers read, editors write.
-DROP POLICY IF EXISTS viewer_read ON vibecraft.project_settings;
+-- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_settings FOR SELECT
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-DROP POLICY IF EXISTS editor_insert ON vibecraft.project_settings;
 CREATE POLICY editor_insert ON vibecraft.project_settings FOR INSERT
     WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_update ON vibecraft.project_settings;
 CREATE POLICY editor_update ON vibecraft.project_settings FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_delete ON vibecraft.project_settings;
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 CREATE POLICY editor_delete ON vibecraft.project_settings FOR DELETE
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 
--- Project content: viewers read, editors write.
-DROP POLICY IF EXISTS viewer_read ON vibecraft.project_components;
+-- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_components FOR SELECT
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-DROP POLICY IF EXISTS editor_insert ON vibecraft.project_components;
 CREATE POLICY editor_insert ON vibecraft.project_components FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_update ON vibecraft.project_components;
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
+                AND (user_id IS NULL OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())));
 CREATE POLICY editor_update ON vibecraft.project_components FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_delete ON vibecraft.project_components;
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 CREATE POLICY editor_delete ON vibecraft.project_components FOR DELETE
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 
--- Privileges.
+COMMENT ON TABLE vibecraft.projects IS 'Projects owned by a user (and optionally an organization); public ones are readable by anyone.';
+COMMENT ON TABLE vibecraft.project_members IS 'Who else works on a project, with a role: owner > admin > editor > viewer. Also reachable as collaborators.';
+COMMENT ON TABLE vibecraft.prompt_history IS 'Every prompt a user ran, with its framework, model, tokens and cost. Also reachable as project_prompts and prompt_generations.';
+COMMENT ON TABLE vibecraft.project_knowledge IS 'A project''s knowledge base entries, full-text searchable.';
+COMMENT ON TABLE vibecraft.project_settings IS 'Per-project key/value settings.';
+COMMENT ON TABLE vibecraft.project_components IS 'Components (VibeCraft Studio) that make up a project.';
+COMMENT ON VIEW vibecraft.collaborators IS 'Seed name of project_members; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.project_prompts IS 'Seed name of prompt_history (VibeCraft Studio); auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.prompt_generations IS 'Seed name of prompt_history (Visual Prompt Builder); auto-updatable, RLS applies.';
+
+COMMENT ON TABLE vibecraft.project_invitations IS 'Open invitations to join a project with a role; the invitee accepts with vibecraft.accept_project_invitation, or declines by deleting the row.';
+COMMENT ON FUNCTION vibecraft.accept_project_invitation(uuid) IS 'Join a project one was invited to, with the invited role; returns the role. 42501 when there is no open invitation.';
+COMMENT ON FUNCTION vibecraft.guard_project_update() IS 'Trigger: public/private needs the project''s admin, deleting it its owner.';
+COMMENT ON FUNCTION vibecraft.guard_project_member() IS 'Trigger: members join through invitations; the owner''s membership cannot be removed or demoted; no one becomes owner by an UPDATE.';
+
+-- Privileges: what a signed-in user may write directly, column by column
+-- (docs/authorization.md has the whole matrix).
 GRANT SELECT ON vibecraft.projects TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.projects TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_members TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_settings TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_components TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_knowledge TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.prompt_history TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.collaborators TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_prompts TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.prompt_generations TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.projects TO vibecraft_authenticated;
+GRANT INSERT (id, user_id, organization_id, name, description, status, is_public, settings, metadata),
+      UPDATE (name, description, status, is_public, settings, metadata, deleted_at)
+  ON vibecraft.projects TO vibecraft_authenticated;
+GRANT SELECT, DELETE, UPDATE (role) ON vibecraft.project_members, vibecraft.collaborators TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (project_id, user_id, role) ON vibecraft.project_invitations TO vibecraft_authenticated;
+GRANT EXECUTE ON FUNCTION vibecraft.accept_project_invitation(uuid) TO vibecraft_authenticated, vibecraft_service;
+GRANT SELECT, DELETE,
+      INSERT (id, user_id, project_id, framework_id, framework_name, model, provider, user_input, ai_response, tone,
+              length, temperature, max_tokens, vibe_coding, processing_time_ms, tokens_used, cost_usd, status,
+              error_message, error_code, metadata),
+      UPDATE (framework_id, framework_name, model, provider, user_input, ai_response, tone, length, temperature,
+              max_tokens, vibe_coding, processing_time_ms, tokens_used, cost_usd, status, error_message, error_code, metadata)
+  ON vibecraft.prompt_history TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, framework_id, framework_name, model, provider, user_input, ai_response,
+              temperature, max_tokens, processing_time_ms, tokens_used, cost_usd, status, error_message, metadata),
+      UPDATE (framework_id, framework_name, model, provider, user_input, ai_response, temperature, max_tokens,
+              processing_time_ms, tokens_used, cost_usd, status, error_message, metadata)
+  ON vibecraft.project_prompts, vibecraft.prompt_generations TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, title, content, content_type, source_url, tags, metadata),
+      UPDATE (title, content, content_type, source_url, tags, metadata)
+  ON vibecraft.project_knowledge TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (id, project_id, key, value), UPDATE (key, value)
+  ON vibecraft.project_settings TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, component_type, name, position, config, sort_order),
+      UPDATE (component_type, name, position, config, sort_order)
+  ON vibecraft.project_components TO vibecraft_authenticated;
 
 -- ---- sql/agents/rules.sql
 -- ValueCanvas: AI agents, their executions, canvas models and canvases.
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Any member may run an agent.
-DROP POLICY IF EXISTS member_run ON vibecraft.executions;
+-- Agents and canvas models: organization members read, MANAGERs and up write, as
+-- themselves (created_by); nothing moves to another organization (column grants).
+CREATE POLICY member_read ON vibecraft.agents FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+CREATE POLICY manager_insert ON vibecraft.agents FOR INSERT
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
+                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+CREATE POLICY manager_update ON vibecraft.agents FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.agents FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+
+CREATE POLICY member_read ON vibecraft.models FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+CREATE POLICY manager_insert ON vibecraft.models FOR INSERT
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
+                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+CREATE POLICY manager_update ON vibecraft.models FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.models FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+
+-- Executions: members read them and run their organization's agents (the foreign key
+-- on (agent_id, organization_id) keeps the agent in the same organization) as
+-- themselves; MANAGERs update and delete them.
+CREATE POLICY member_read ON vibecraft.executions FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
                 AND user_id = (SELECT vibecraft.current_user_id()));
+CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 
--- Canvases: the owner, org members when shared, MANAGERs always.
-DROP POLICY IF EXISTS visible ON vibecraft.canvases;
+-- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
+-- its own organization with one of that organization's models (foreign key).
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (is_shared AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]))
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
-DROP POLICY IF EXISTS owner_insert ON vibecraft.canvases;
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-
-DROP POLICY IF EXISTS owner_or_manager_write ON vibecraft.canvases;
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
-DROP POLICY IF EXISTS owner_or_manager_delete ON vibecraft.canvases;
+           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 
-
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
-
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';
-
 COMMENT ON TABLE vibecraft.models IS 'Value models of an organization (ValueCanvas).';
-
 COMMENT ON TABLE vibecraft.canvases IS 'Canvases of an organization (ValueCanvas).';
 
--- Organization members read, MANAGERs and up write.
-DROP POLICY IF EXISTS member_read ON vibecraft.agents;
-CREATE POLICY member_read ON vibecraft.agents FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-DROP POLICY IF EXISTS manager_write ON vibecraft.agents;
-CREATE POLICY manager_write ON vibecraft.agents FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Organization members read, MANAGERs and up write.
-DROP POLICY IF EXISTS member_read ON vibecraft.models;
-CREATE POLICY member_read ON vibecraft.models FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-DROP POLICY IF EXISTS manager_write ON vibecraft.models;
-CREATE POLICY manager_write ON vibecraft.models FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Organization members read, MANAGERs and up write.
-DROP POLICY IF EXISTS member_read ON vibecraft.executions;
-CREATE POLICY member_read ON vibecraft.executions FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-DROP POLICY IF EXISTS manager_write ON vibecraft.executions;
-CREATE POLICY manager_write ON vibecraft.executions FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Privileges.
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.agents TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.executions TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.models TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.canvases TO vibecraft_authenticated;
+-- Privileges: what a signed-in user may write directly, column by column
+-- (docs/authorization.md has the whole matrix).
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, created_by, name, agent_type, description, config, version, is_active),
+      UPDATE (name, agent_type, description, config, version, is_active, deleted_at)
+  ON vibecraft.agents TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, created_by, name, description, schema, version, is_published),
+      UPDATE (name, description, schema, version, is_published, deleted_at)
+  ON vibecraft.models TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, agent_id, user_id, status, input),
+      UPDATE (status, output, error_message, started_at, completed_at, duration_ms)
+  ON vibecraft.executions TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, model_id, user_id, name, data, is_shared, version),
+      UPDATE (model_id, name, data, is_shared, version, deleted_at)
+  ON vibecraft.canvases TO vibecraft_authenticated;
 
 -- ---- sql/catalog/rules.sql
 -- The AI catalog: providers (api_providers), prompt frameworks, prompt templates (templates).
@@ -1066,67 +1300,85 @@ SELECT id, user_id, name, description, category, framework_id, template_content,
        created_at, updated_at
   FROM vibecraft.prompt_templates;
 
+COMMENT ON TABLE vibecraft.ai_providers IS 'AI providers: API key pattern, rate limits (per minute and day), models. Installed rows have fixed ids. Also reachable as api_providers.';
+COMMENT ON TABLE vibecraft.prompt_frameworks IS 'Prompt frameworks (CO-STAR, RTF, ...) and their templates. Installed rows have fixed ids.';
+COMMENT ON TABLE vibecraft.prompt_templates IS 'Prompt templates, public or private to their author. Also reachable as templates.';
+COMMENT ON VIEW vibecraft.api_providers IS 'Seed name of ai_providers; auto-updatable, RLS applies.';
+COMMENT ON VIEW vibecraft.templates IS 'Seed name of prompt_templates; auto-updatable, RLS applies.';
 
-DROP POLICY IF EXISTS public_or_own_read ON vibecraft.prompt_templates;
+-- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
+CREATE POLICY everyone_read ON vibecraft.ai_providers FOR SELECT USING (true);
+CREATE POLICY staff_insert ON vibecraft.ai_providers FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.ai_providers FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.ai_providers FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+
+-- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
+CREATE POLICY everyone_read ON vibecraft.prompt_frameworks FOR SELECT USING (true);
+CREATE POLICY staff_insert ON vibecraft.prompt_frameworks FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.prompt_frameworks FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.prompt_frameworks FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+
+-- Templates: public active ones readable by everyone; users write their own, which never
+-- move to another user; usage_count is the database's (column grants).
 CREATE POLICY public_or_own_read ON vibecraft.prompt_templates FOR SELECT
     USING ((is_public AND is_active)
            OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_write ON vibecraft.prompt_templates;
-CREATE POLICY own_write ON vibecraft.prompt_templates FOR ALL
+CREATE POLICY own_insert ON vibecraft.prompt_templates FOR INSERT
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_update ON vibecraft.prompt_templates FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_delete ON vibecraft.prompt_templates FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
-
-COMMENT ON TABLE vibecraft.ai_providers IS 'AI providers: API key pattern, rate limits (per minute and day), models. Installed rows have fixed ids. Also reachable as api_providers.';
-
-COMMENT ON TABLE vibecraft.prompt_frameworks IS 'Prompt frameworks (CO-STAR, RTF, ...) and their templates. Installed rows have fixed ids.';
-
-COMMENT ON TABLE vibecraft.prompt_templates IS 'Prompt templates, public or private to their author. Also reachable as templates.';
-
-COMMENT ON VIEW vibecraft.api_providers IS 'Seed name of ai_providers; auto-updatable, RLS applies.';
-
-COMMENT ON VIEW vibecraft.templates IS 'Seed name of prompt_templates; auto-updatable, RLS applies.';
-
--- Reference data: readable by everyone including anon, written by staff.
-DROP POLICY IF EXISTS everyone_read ON vibecraft.ai_providers;
-CREATE POLICY everyone_read ON vibecraft.ai_providers FOR SELECT USING (true);
-DROP POLICY IF EXISTS staff_write ON vibecraft.ai_providers;
-CREATE POLICY staff_write ON vibecraft.ai_providers FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
--- Reference data: readable by everyone including anon, written by staff.
-DROP POLICY IF EXISTS everyone_read ON vibecraft.prompt_frameworks;
-CREATE POLICY everyone_read ON vibecraft.prompt_frameworks FOR SELECT USING (true);
-DROP POLICY IF EXISTS staff_write ON vibecraft.prompt_frameworks;
-CREATE POLICY staff_write ON vibecraft.prompt_frameworks FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
 -- Privileges.
-GRANT SELECT ON vibecraft.ai_providers TO vibecraft_anon;
-GRANT SELECT ON vibecraft.api_providers TO vibecraft_anon;
-GRANT SELECT ON vibecraft.prompt_frameworks TO vibecraft_anon;
-GRANT SELECT ON vibecraft.prompt_templates TO vibecraft_anon;
-GRANT SELECT ON vibecraft.templates TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.ai_providers TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.prompt_frameworks TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.prompt_templates TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_providers TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.templates TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.ai_providers, vibecraft.api_providers, vibecraft.prompt_frameworks,
+    vibecraft.prompt_templates, vibecraft.templates TO vibecraft_anon;
+GRANT SELECT, DELETE, INSERT (name, display_name, base_url, api_key_pattern, is_enabled, max_requests_per_minute, max_requests_per_day, supported_models, validation_rules), UPDATE (name, display_name, base_url, api_key_pattern, is_enabled, max_requests_per_minute, max_requests_per_day, supported_models, validation_rules) ON vibecraft.ai_providers TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (name, display_name, description, components, template, examples, is_enabled, sort_order), UPDATE (name, display_name, description, components, template, examples, is_enabled, sort_order) ON vibecraft.prompt_frameworks TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.api_providers TO vibecraft_authenticated;
+GRANT INSERT (name, display_name, base_url, api_key_pattern, is_enabled, max_requests_per_minute, max_requests_per_day, supported_models, validation_rules),
+      UPDATE (name, display_name, base_url, api_key_pattern, is_enabled, max_requests_per_minute, max_requests_per_day, supported_models, validation_rules)
+  ON vibecraft.api_providers TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, user_id, name, description, category, framework_id, template_content, variables, tags, is_public, is_active),
+      UPDATE (name, description, category, framework_id, template_content, variables, tags, is_public, is_active)
+  ON vibecraft.prompt_templates TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, user_id, name, description, category, framework_id, template_content, content, variables, tags, is_public, is_active),
+      UPDATE (name, description, category, framework_id, template_content, content, variables, tags, is_public, is_active)
+  ON vibecraft.templates TO vibecraft_authenticated;
 
 -- ---- sql/provider_keys/rules.sql
 -- Users' provider API keys, encrypted with AES-256-GCM (native: src/crypto.rs).
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- AI and usage ----------------------------------------------------------------------------
-DROP POLICY IF EXISTS own_rows ON vibecraft.api_configurations;
-CREATE POLICY own_rows ON vibecraft.api_configurations FOR ALL
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
 -- Provider keys (encrypted, bound to their owner and provider) and service API keys.
 -- The cryptography is native (src/crypto.rs, src/api_keys.rs); these functions apply
 -- the rules around it. Plaintext keys are never written to a table, a log line or an
 -- error message by these functions.
+
+-- Users see their own keys (encrypted, with a hint), switch them on and off and delete
+-- them; a key is saved only through save_provider_key, which checks and encrypts it,
+-- and validation is the service role's.
+CREATE POLICY own_read ON vibecraft.api_configurations FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_update ON vibecraft.api_configurations FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_delete ON vibecraft.api_configurations FOR DELETE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 -- Associated data that binds a provider key's ciphertext to its row's owner and provider.
 CREATE OR REPLACE FUNCTION vibecraft.provider_key_binding(user_id uuid, provider text)
@@ -1238,21 +1490,13 @@ END
 $$;
 
 COMMENT ON FUNCTION vibecraft.provider_key_binding(uuid, text) IS 'The associated data binding a provider key''s ciphertext to its owner and provider.';
-
 COMMENT ON FUNCTION vibecraft.save_provider_key(text, text) IS 'Check the signed-in user''s key against the provider''s pattern, encrypt it (AES-256-GCM, bound to user and provider) and save it; returns the configuration id. The key never reaches a log or an error message.';
-
 COMMENT ON FUNCTION vibecraft.provider_key(text, uuid) IS 'A user''s provider key: the plaintext for the service role, ''****'' and the last four characters for the key''s owner.';
-
 COMMENT ON FUNCTION vibecraft.rotate_encryption_key() IS 'Re-encrypt every provider key under the keyring''s first key, 500 rows at a time; returns how many were re-encrypted. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.encrypt_api_key(text, text) IS 'AES-256-GCM envelope vc1:<key id>:<data> of a plaintext under the keyring''s first key, bound to associated_data. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.decrypt_api_key(text, text) IS 'The plaintext of an envelope made by encrypt_api_key with the same associated_data; SQLSTATE 22023 when it was altered, moved or made with an unknown key. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.encryption_key_id(text) IS 'The key id an encryption envelope names, or NULL when the value is not an envelope.';
-
 COMMENT ON FUNCTION vibecraft.encryption_key_ids() IS 'The key ids in vibecraft.encryption_keys, the encrypting key first (never the keys).';
-
 
 COMMENT ON TABLE vibecraft.api_configurations IS 'A user''s key for a provider, AES-256-GCM encrypted (save_provider_key), with a masked hint.';
 
@@ -1265,17 +1509,36 @@ GRANT EXECUTE ON FUNCTION vibecraft.decrypt_api_key(text, text) TO vibecraft_ser
 GRANT EXECUTE ON FUNCTION vibecraft.encryption_key_ids() TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.rotate_encryption_key() TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.provider_key_binding(uuid, text) TO vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_configurations TO vibecraft_authenticated;
+GRANT SELECT, DELETE, UPDATE (is_active) ON vibecraft.api_configurations TO vibecraft_authenticated;
 
 -- ---- sql/api_keys/rules.sql
 -- Service API keys: hashed, prefixed, scoped, expiring, revocable (native: src/api_keys.rs).
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
-DROP POLICY IF EXISTS own_rows ON vibecraft.api_keys;
-CREATE POLICY own_rows ON vibecraft.api_keys FOR ALL
+-- Users see their own keys and may rename them; keys are created (create_api_key),
+-- revoked (revoke_api_key) and their usage counted only by vibecraft's functions.
+CREATE POLICY own_read ON vibecraft.api_keys FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_rename ON vibecraft.api_keys FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
+-- The scopes a service API key may carry: read and write per resource, plus '*' (every
+-- scope) and 'admin', which only staff may grant.
+CREATE OR REPLACE FUNCTION vibecraft.api_key_scopes()
+RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT ARRAY(SELECT r || ':' || a
+                   FROM unnest(ARRAY['prompts', 'projects', 'templates', 'canvases', 'agents', 'storage',
+                                     'usage', 'credits', 'feedback']) WITH ORDINALITY AS x(r, i),
+                        unnest(ARRAY['read', 'write']) WITH ORDINALITY AS y(a, j)
+                  ORDER BY i, j) || ARRAY['*', 'admin']
+$$;
+COMMENT ON FUNCTION vibecraft.api_key_scopes() IS
+    'The scopes create_api_key accepts: <resource>:read and <resource>:write for prompts, projects, templates, canvases, agents, storage, usage, credits and feedback, plus * and admin (staff only).';
 
 CREATE OR REPLACE FUNCTION vibecraft.create_api_key(name text, scopes text[] DEFAULT '{}', expires_at timestamptz DEFAULT NULL,
                                          organization_id uuid DEFAULT NULL)
@@ -1285,7 +1548,10 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     uid uuid := vibecraft.current_user_id();
+    claims jsonb := coalesce(vibecraft.jwt_claims(), '{}');
     secret text;
+    unknown text;
+    held text[];
 BEGIN
     IF uid IS NULL THEN
         RAISE EXCEPTION 'vibecraft.create_api_key: no one is signed in' USING ERRCODE = '42501',
@@ -1294,9 +1560,26 @@ BEGIN
     IF name IS NULL OR btrim(name) = '' OR length(name) > 100 THEN
         RAISE EXCEPTION 'vibecraft.create_api_key: name must be 1 to 100 characters' USING ERRCODE = '22023';
     END IF;
-    IF EXISTS (SELECT 1 FROM unnest(coalesce(scopes, '{}')) s WHERE s IS NULL OR s !~ '^[a-z0-9_.:*-]{1,64}$') THEN
-        RAISE EXCEPTION 'vibecraft.create_api_key: scopes are 1-64 characters of a-z, 0-9, _ . : * -'
-            USING ERRCODE = '22023';
+    SELECT string_agg(quote_nullable(s), ', ') INTO unknown
+      FROM unnest(coalesce(scopes, '{}')) s WHERE s IS NULL OR s <> ALL (vibecraft.api_key_scopes());
+    IF unknown IS NOT NULL THEN
+        RAISE EXCEPTION 'vibecraft.create_api_key: unknown scope(s) %', unknown
+            USING ERRCODE = '22023', HINT = 'The scopes a key may carry: SELECT vibecraft.api_key_scopes().';
+    END IF;
+    -- A key carries only scopes its creator holds: staff hold all; a user signed in with
+    -- a token holds every resource scope; a caller signed in with an API key holds that
+    -- key's scopes ('*' standing for all of them).
+    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
+        held := CASE WHEN claims ? 'api_key_id'
+                     THEN ARRAY(SELECT jsonb_array_elements_text(coalesce(claims -> 'scopes', '[]')))
+                     ELSE array_remove(array_remove(vibecraft.api_key_scopes(), '*'), 'admin') END;
+        SELECT string_agg(quote_literal(s), ', ') INTO unknown
+          FROM unnest(coalesce(scopes, '{}')) s
+         WHERE s <> ALL (held) AND NOT '*' = ANY (held);
+        IF unknown IS NOT NULL THEN
+            RAISE EXCEPTION 'vibecraft.create_api_key: you do not hold scope(s) %', unknown USING ERRCODE = '42501',
+                HINT = 'A key can carry only scopes its creator holds; * and admin are for staff.';
+        END IF;
     END IF;
     IF expires_at IS NOT NULL AND expires_at <= now() THEN
         RAISE EXCEPTION 'vibecraft.create_api_key: expires_at must be in the future' USING ERRCODE = '22023';
@@ -1315,32 +1598,30 @@ $$;
 
 -- Revoking is an UPDATE under the caller's own rights: RLS lets owners, admins and
 -- the service role revoke.
+-- Revocation is a workflow column: users hold no UPDATE on it, so this runs with the
+-- owner's rights and decides itself whose key may be revoked (the owner's, or any for
+-- staff); another user's key looks the same as one that does not exist.
 CREATE OR REPLACE FUNCTION vibecraft.revoke_api_key(key_id uuid)
 RETURNS boolean
 LANGUAGE sql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
     WITH revoked AS (
         UPDATE vibecraft.api_keys k SET revoked_at = now(), is_active = false
          WHERE k.id = revoke_api_key.key_id AND k.revoked_at IS NULL
+           AND k.user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
         RETURNING 1)
     SELECT EXISTS (SELECT 1 FROM revoked)
 $$;
 
-COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored.';
-
+COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored. Scopes come from vibecraft.api_key_scopes() (22023 otherwise) and must be held by the caller (42501 otherwise); the organization must be one the caller belongs to.';
 COMMENT ON FUNCTION vibecraft.revoke_api_key(uuid) IS 'Revoke an API key (its owner, an admin or the service role); true when it was active.';
-
 COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about five seconds, and at disconnect).';
-
 COMMENT ON FUNCTION vibecraft.authenticate_api_key(text) IS 'Sign in with a service API key for the rest of the transaction; SQLSTATE 28000 when the key is not valid.';
-
 COMMENT ON FUNCTION vibecraft.flush_api_key_usage() IS 'Add this connection''s buffered API key uses to api_keys.usage_count now; returns how many uses were added.';
-
 COMMENT ON FUNCTION vibecraft.new_api_key_secret(text) IS 'Internal: a fresh API key vc_<env>_<8 hex>_<43 characters>.';
-
 COMMENT ON FUNCTION vibecraft.api_key_prefix(text) IS 'The visible part of an API key: vc_<env>_<id>.';
-
 
 COMMENT ON TABLE vibecraft.api_keys IS 'Service API keys: only the SHA-256 and a visible prefix are stored; scopes, expiry, revocation, usage.';
 
@@ -1348,10 +1629,11 @@ COMMENT ON TABLE vibecraft.api_keys IS 'Service API keys: only the SHA-256 and a
 GRANT EXECUTE ON FUNCTION vibecraft.validate_api_key(text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.authenticate_api_key(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.api_key_prefix(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.api_key_scopes() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.revoke_api_key(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.flush_api_key_usage() TO vibecraft_authenticated, vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_keys TO vibecraft_authenticated;
+GRANT SELECT, UPDATE (name) ON vibecraft.api_keys TO vibecraft_authenticated;
 
 -- ---- sql/usage/rules.sql
 -- Provider usage logs (api_usage) and log_api_usage.
@@ -1365,16 +1647,11 @@ SELECT id, user_id, project_id, api_key_id, provider, model, endpoint, prompt_to
        metadata, created_at, updated_at
   FROM vibecraft.api_usage_logs;
 
-
-DROP POLICY IF EXISTS own_read ON vibecraft.api_usage_logs;
+-- Usage logging: one row per provider call, for statistics and analytics. Users read
+-- their own; rows are written by log_api_usage (which checks the project and user) or
+-- the service role, never directly by a user.
 CREATE POLICY own_read ON vibecraft.api_usage_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_insert ON vibecraft.api_usage_logs;
-CREATE POLICY own_insert ON vibecraft.api_usage_logs FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
--- Usage logging: one row per provider call, for statistics and analytics.
 
 CREATE OR REPLACE FUNCTION vibecraft.log_api_usage(
     provider text,
@@ -1425,27 +1702,23 @@ $$;
 COMMENT ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid) IS
     'Record one provider call (tokens, cost, latency, status) for the signed-in user, or for user_uuid when called by the service role; returns the log row id. Negative figures fail with 23514.';
 
-
 COMMENT ON TABLE vibecraft.api_usage_logs IS 'One row per provider call: tokens, cost, latency, status (log_api_usage). Also reachable as api_usage.';
-
 COMMENT ON VIEW vibecraft.api_usage IS 'Seed name of api_usage_logs; auto-updatable, RLS applies.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid) TO vibecraft_authenticated, vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_usage_logs TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_usage TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.api_usage_logs, vibecraft.api_usage TO vibecraft_authenticated;
 
 -- ---- sql/credits/rules.sql
 -- Credits: the ledger and the atomic balance changes (native: src/credits.rs).
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Commerce: users read their own; money moves only through vibecraft's functions ---------
-DROP POLICY IF EXISTS own_read ON vibecraft.credit_ledger;
+-- Users read their own ledger; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
--- Credits: the functions are native (src/credits.rs); their documentation lives here.
+-- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS
     'Take amount credits from a user in one atomic step with a ledger row; false and no change when the balance is too low. A repeated idempotency_key returns the first result. A user for itself; the service role and admins for anyone. 22023 for a zero, negative or NULL amount.';
 
@@ -1454,7 +1727,6 @@ COMMENT ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) IS
 
 COMMENT ON FUNCTION vibecraft.get_user_credits(uuid) IS
     'A user''s credit balance (a user its own; the service role and admins anyone''s).';
-
 
 COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to users.credits.';
 
@@ -1511,43 +1783,6 @@ COMMENT ON FUNCTION vibecraft.order_status_transition_allowed(text, text) IS
 COMMENT ON FUNCTION vibecraft.enforce_order_status_flow() IS
     'Trigger: rejects an invalid order status change with SQLSTATE 23514 and stamps completed_at.';
 
-
-DROP POLICY IF EXISTS own_read ON vibecraft.orders;
-CREATE POLICY own_read ON vibecraft.orders FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_pending_insert ON vibecraft.orders;
-CREATE POLICY own_pending_insert ON vibecraft.orders FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND status = 'pending');
-
-DROP POLICY IF EXISTS staff_update ON vibecraft.orders;
-CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS own_read ON vibecraft.payments;
-CREATE POLICY own_read ON vibecraft.payments FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS staff_write ON vibecraft.payments;
-CREATE POLICY staff_write ON vibecraft.payments FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS own_rows ON vibecraft.downloads;
-CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_insert ON vibecraft.downloads;
-CREATE POLICY own_insert ON vibecraft.downloads FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_update ON vibecraft.downloads;
-CREATE POLICY own_update ON vibecraft.downloads FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
--- Orders, payments and downloads (Creo). create_order and refund_order_credits are
--- native (src/orders.rs); the status flow is in table_rules.sql.
-
 -- An order that ends failed or cancelled gets its reserved credits back, once: the
 -- refund is what the ledger took for the order, and a second run finds nothing left.
 CREATE OR REPLACE FUNCTION vibecraft.refund_ended_order()
@@ -1568,7 +1803,7 @@ CREATE OR REPLACE TRIGGER refund_ended_order
     EXECUTE FUNCTION vibecraft.refund_ended_order();
 
 -- Users may cancel their own pending orders; the service role and admins any order
--- that is not final yet. Orders are otherwise updated by staff only (policies.sql).
+-- that is not final yet.
 CREATE OR REPLACE FUNCTION vibecraft.cancel_order(order_id uuid)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -1639,23 +1874,29 @@ END
 $$;
 
 -- Hand out a download: counts it and returns the file URL, unless it expired or was
--- deactivated. Runs as the caller, so RLS decides whose downloads are reachable.
+-- deactivated. One's own downloads only (staff: any); another's is "no such download".
 CREATE OR REPLACE FUNCTION vibecraft.record_download(download_id uuid)
 RETURNS text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     url text;
+    staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
+    uid uuid := vibecraft.current_user_id();
 BEGIN
+    -- The counter is the database's: users hold no UPDATE on downloads, so this runs with
+    -- the owner's rights and checks whose download it is itself.
     UPDATE vibecraft.downloads AS d
        SET download_count = d.download_count + 1, last_downloaded_at = pg_catalog.now()
-     WHERE d.id = download_id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > pg_catalog.now())
+     WHERE d.id = download_id AND (staff OR d.user_id = uid)
+       AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > pg_catalog.now())
     RETURNING d.file_url INTO url;
     IF FOUND THEN
         RETURN url;
     END IF;
-    IF EXISTS (SELECT 1 FROM vibecraft.downloads d WHERE d.id = download_id) THEN
+    IF EXISTS (SELECT 1 FROM vibecraft.downloads d WHERE d.id = download_id AND (staff OR d.user_id = uid)) THEN
         RAISE EXCEPTION 'vibecraft.record_download: this download has expired'
             USING ERRCODE = '55000', HINT = 'Order it again to get a fresh link.';
     END IF;
@@ -1699,11 +1940,22 @@ COMMENT ON FUNCTION vibecraft.record_download(uuid) IS
 COMMENT ON FUNCTION vibecraft.cleanup_expired_downloads() IS
     'Deactivate downloads past their expires_at; returns how many.';
 
+-- Orders, payments and downloads are read by their owner. Orders are created by
+-- create_order (which takes the credits), cancelled by cancel_order; staff moves their
+-- status along the flow above (the only column they may change directly). Payments
+-- change through refund_payment or the service role; downloads through record_download.
+CREATE POLICY own_read ON vibecraft.orders FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY own_read ON vibecraft.payments FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 COMMENT ON TABLE vibecraft.orders IS 'Orders (Creo): pending -> processing -> completed | failed | cancelled; failed and cancelled ones refund their credits once.';
-
 COMMENT ON TABLE vibecraft.payments IS 'Stripe payments of orders; refund_amount can never exceed amount (refund_payment).';
-
 COMMENT ON TABLE vibecraft.downloads IS 'Downloads handed to a user, with expiry (record_download, cleanup_expired_downloads).';
 
 -- Privileges.
@@ -1714,17 +1966,15 @@ GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid) TO vibecraft_auth
 GRANT EXECUTE ON FUNCTION vibecraft.refund_payment(uuid, numeric) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.record_download(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads() TO vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.orders TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.downloads TO vibecraft_authenticated;
-GRANT SELECT ON vibecraft.payments TO vibecraft_authenticated;
-GRANT UPDATE ON vibecraft.payments TO vibecraft_authenticated;
+GRANT SELECT, UPDATE (status) ON vibecraft.orders TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.payments, vibecraft.downloads TO vibecraft_authenticated;
 
 -- ---- sql/rate_limit/rules.sql
 -- Rate limits (native, in shared memory: src/rate_limit.rs).
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Rate limits: the functions are native (src/rate_limit.rs); their documentation lives here.
+-- The functions are native (src/rate_limit.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) IS
     'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. A user for itself; the service role and admins for anyone. Needs vibecraft in shared_preload_libraries.';
 
@@ -1821,102 +2071,108 @@ COMMENT ON FUNCTION vibecraft.sign_url(text, text, interval) IS
 COMMENT ON FUNCTION vibecraft.verify_signed_url(text) IS
     'Whether a URL made by sign_url is unaltered and unexpired; false for anything else.';
 
-
 COMMENT ON TABLE vibecraft.project_assets IS 'Files of a project in a storage bucket (images, audio). Also reachable as audio_recordings.';
-
 COMMENT ON TABLE vibecraft.storage_buckets IS 'Storage buckets: public or not, size limit, allowed MIME types. Installed rows have fixed ids.';
-
 COMMENT ON VIEW vibecraft.audio_recordings IS 'Seed name of project_assets (audio); auto-updatable, RLS applies.';
 
--- Project content: viewers read, editors write.
-DROP POLICY IF EXISTS viewer_read ON vibecraft.project_assets;
+-- Assets: the project's viewers read them; its editors add them, as themselves (so a
+-- path under another user's prefix can never be claimed), and edit or delete them; an
+-- asset never moves to another user, project or bucket by a plain UPDATE.
 CREATE POLICY viewer_read ON vibecraft.project_assets FOR SELECT
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
-DROP POLICY IF EXISTS editor_insert ON vibecraft.project_assets;
 CREATE POLICY editor_insert ON vibecraft.project_assets FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_update ON vibecraft.project_assets;
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
+                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY editor_update ON vibecraft.project_assets FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
-DROP POLICY IF EXISTS editor_delete ON vibecraft.project_assets;
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 CREATE POLICY editor_delete ON vibecraft.project_assets FOR DELETE
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 
--- Reference data: readable by everyone including anon, written by staff.
-DROP POLICY IF EXISTS everyone_read ON vibecraft.storage_buckets;
+-- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.storage_buckets FOR SELECT USING (true);
-DROP POLICY IF EXISTS staff_write ON vibecraft.storage_buckets;
-CREATE POLICY staff_write ON vibecraft.storage_buckets FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_insert ON vibecraft.storage_buckets FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.storage_buckets FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.storage_buckets FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;
+GRANT SELECT, DELETE, INSERT (name, public, file_size_limit, allowed_mime_types), UPDATE (name, public, file_size_limit, allowed_mime_types) ON vibecraft.storage_buckets TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, bucket_id, asset_type, file_name, file_path, file_size, mime_type,
+              duration_seconds, transcription, metadata),
+      UPDATE (asset_type, file_name, file_size, mime_type, duration_seconds, transcription, metadata)
+  ON vibecraft.project_assets TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, bucket_id, file_name, file_path, file_size, mime_type, duration_seconds,
+              transcription, metadata, asset_type),
+      UPDATE (file_name, file_size, mime_type, duration_seconds, transcription, metadata, asset_type)
+  ON vibecraft.audio_recordings TO vibecraft_authenticated;
 GRANT SELECT ON vibecraft.storage_buckets TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.storage_buckets TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_assets TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.audio_recordings TO vibecraft_authenticated;
 
 -- ---- sql/feedback/rules.sql
 -- Feedback, its categories, tags and analytics.
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Feedback, searches, logs ---------------------------------------------------------------
-DROP POLICY IF EXISTS own_or_staff_read ON vibecraft.feedback;
+COMMENT ON TABLE vibecraft.feedback IS 'Feedback sent by users (or anonymously).';
+COMMENT ON TABLE vibecraft.feedback_categories IS 'Feedback categories. Installed rows have fixed ids.';
+COMMENT ON TABLE vibecraft.feedback_tags IS 'Tags on feedback.';
+COMMENT ON TABLE vibecraft.feedback_analytics IS 'Staff analysis of feedback: sentiment, priority, status.';
+
+-- Feedback: anyone, anon included, may send it (signed-in users only as themselves); its
+-- status, priority and answer are staff's (column grants: a sender sets none of them).
 CREATE POLICY own_or_staff_read ON vibecraft.feedback FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
--- Anyone, anon included, may send feedback; signed-in users only as themselves.
-DROP POLICY IF EXISTS anyone_submits ON vibecraft.feedback;
 CREATE POLICY anyone_submits ON vibecraft.feedback FOR INSERT
     WITH CHECK (user_id IS NULL
                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS staff_responds ON vibecraft.feedback;
 CREATE POLICY staff_responds ON vibecraft.feedback FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS staff_delete ON vibecraft.feedback;
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 CREATE POLICY staff_delete ON vibecraft.feedback FOR DELETE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 
-DROP POLICY IF EXISTS with_feedback ON vibecraft.feedback_tags;
 CREATE POLICY with_feedback ON vibecraft.feedback_tags FOR SELECT
     USING (feedback_id IN (SELECT f.id FROM vibecraft.feedback f));
-
-DROP POLICY IF EXISTS staff_write ON vibecraft.feedback_tags;
-CREATE POLICY staff_write ON vibecraft.feedback_tags FOR ALL
+CREATE POLICY staff_insert ON vibecraft.feedback_tags FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.feedback_tags FOR DELETE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 
-DROP POLICY IF EXISTS staff_only ON vibecraft.feedback_analytics;
-CREATE POLICY staff_only ON vibecraft.feedback_analytics FOR ALL
+CREATE POLICY staff_read ON vibecraft.feedback_analytics FOR SELECT
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 
-
-COMMENT ON TABLE vibecraft.feedback IS 'Feedback sent by users (or anonymously).';
-
-COMMENT ON TABLE vibecraft.feedback_categories IS 'Feedback categories. Installed rows have fixed ids.';
-
-COMMENT ON TABLE vibecraft.feedback_tags IS 'Tags on feedback.';
-
-COMMENT ON TABLE vibecraft.feedback_analytics IS 'Staff analysis of feedback: sentiment, priority, status.';
-
--- Reference data: readable by everyone including anon, written by staff.
-DROP POLICY IF EXISTS everyone_read ON vibecraft.feedback_categories;
+-- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.feedback_categories FOR SELECT USING (true);
-DROP POLICY IF EXISTS staff_write ON vibecraft.feedback_categories;
-CREATE POLICY staff_write ON vibecraft.feedback_categories FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_insert ON vibecraft.feedback_categories FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.feedback_categories FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.feedback_categories FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
 
 -- Privileges.
 GRANT SELECT ON vibecraft.feedback_categories TO vibecraft_anon;
-GRANT INSERT ON vibecraft.feedback TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.feedback TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.feedback_categories TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.feedback_tags TO vibecraft_authenticated;
+GRANT INSERT (category_id, message, feedback_type, contact_email, contact_name, user_agent, browser_info, device_info, rating)
+  ON vibecraft.feedback TO vibecraft_anon;
+GRANT SELECT, DELETE,
+      INSERT (id, user_id, category_id, message, feedback_type, contact_email, contact_name, user_agent, browser_info,
+              device_info, rating),
+      UPDATE (priority, status, admin_response, admin_user_id, responded_at)
+  ON vibecraft.feedback TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (name, description, color, sort_order, is_active), UPDATE (name, description, color, sort_order, is_active) ON vibecraft.feedback_categories TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (feedback_id, tag) ON vibecraft.feedback_tags TO vibecraft_authenticated;
 GRANT SELECT ON vibecraft.feedback_analytics TO vibecraft_authenticated;
-GRANT UPDATE ON vibecraft.feedback_analytics TO vibecraft_authenticated;
 
 -- ---- sql/logs/rules.sql
 -- Operational logs: admin actions, errors, performance metrics, user activity, and the admin log archive.
@@ -1924,59 +2180,56 @@ GRANT UPDATE ON vibecraft.feedback_analytics TO vibecraft_authenticated;
 -- that every upgrade runs this file again (make upgrade-scripts).
 
 -- Log archives: admins read them; maintenance (the service role) writes them.
-DROP POLICY IF EXISTS admin_read ON vibecraft.admin_logs_archive;
 CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
 
-DROP POLICY IF EXISTS staff_only ON vibecraft.admin_logs;
-CREATE POLICY staff_only ON vibecraft.admin_logs FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+COMMENT ON TABLE vibecraft.error_logs IS 'Errors reported by the applications.';
+COMMENT ON TABLE vibecraft.performance_metrics IS 'Performance measurements reported by the applications.';
+COMMENT ON TABLE vibecraft.user_activity IS 'What users did, for activity summaries.';
+COMMENT ON TABLE vibecraft.admin_logs IS 'What admins and maintenance did; rows older than maintenance.archive_after_days move to admin_logs_archive.';
+COMMENT ON TABLE vibecraft.admin_logs_archive IS 'admin_logs rows moved here by archive_old_admin_logs.';
 
-DROP POLICY IF EXISTS own_or_staff_read ON vibecraft.error_logs;
+-- Admin actions: staff read them; admins record their own (admin_user_id is theirs).
+CREATE POLICY staff_read ON vibecraft.admin_logs FOR SELECT
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY admin_records ON vibecraft.admin_logs FOR INSERT
+    WITH CHECK (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND admin_user_id = (SELECT vibecraft.current_user_id()));
+
+-- Error reports: anyone, anon included, reports them (signed-in users only as
+-- themselves); resolution is staff's (column grants). Performance metrics: signed-in users.
 CREATE POLICY own_or_staff_read ON vibecraft.error_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS anyone_reports ON vibecraft.error_logs;
 CREATE POLICY anyone_reports ON vibecraft.error_logs FOR INSERT
     WITH CHECK (user_id IS NULL
                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS staff_read ON vibecraft.performance_metrics;
+CREATE POLICY staff_resolves ON vibecraft.error_logs FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 CREATE POLICY staff_read ON vibecraft.performance_metrics FOR SELECT
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS anyone_reports ON vibecraft.performance_metrics;
 CREATE POLICY anyone_reports ON vibecraft.performance_metrics FOR INSERT
     WITH CHECK (user_id IS NULL
                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
-DROP POLICY IF EXISTS own_rows ON vibecraft.user_activity;
+-- Activity: users read and record their own.
 CREATE POLICY own_rows ON vibecraft.user_activity FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-DROP POLICY IF EXISTS own_insert ON vibecraft.user_activity;
 CREATE POLICY own_insert ON vibecraft.user_activity FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 
-COMMENT ON TABLE vibecraft.error_logs IS 'Errors reported by the applications.';
-
-COMMENT ON TABLE vibecraft.performance_metrics IS 'Performance measurements reported by the applications.';
-
-COMMENT ON TABLE vibecraft.user_activity IS 'What users did, for activity summaries.';
-
-COMMENT ON TABLE vibecraft.admin_logs IS 'What admins and maintenance did; rows older than maintenance.archive_after_days move to admin_logs_archive.';
-
-COMMENT ON TABLE vibecraft.admin_logs_archive IS 'admin_logs rows moved here by archive_old_admin_logs.';
-
 -- Privileges.
-GRANT INSERT ON vibecraft.error_logs TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.error_logs TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.performance_metrics TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.user_activity TO vibecraft_authenticated;
-GRANT SELECT ON vibecraft.admin_logs TO vibecraft_authenticated;
+GRANT INSERT (user_id, project_id, error_type, message, stack_trace, severity, url, user_agent, context)
+  ON vibecraft.error_logs TO vibecraft_anon;
+GRANT SELECT, INSERT (admin_user_id, action, target_type, target_id, details, ip_address, user_agent)
+  ON vibecraft.admin_logs TO vibecraft_authenticated;
 GRANT SELECT ON vibecraft.admin_logs_archive TO vibecraft_authenticated;
-GRANT INSERT ON vibecraft.admin_logs TO vibecraft_authenticated;
+GRANT SELECT, INSERT (user_id, project_id, error_type, message, stack_trace, severity, url, user_agent, context),
+      UPDATE (resolved)
+  ON vibecraft.error_logs TO vibecraft_authenticated;
+GRANT SELECT, INSERT (user_id, metric_name, metric_value, unit, tags, recorded_at) ON vibecraft.performance_metrics TO vibecraft_authenticated;
+GRANT SELECT, INSERT (user_id, project_id, activity_type, description, metadata, ip_address, user_agent)
+  ON vibecraft.user_activity TO vibecraft_authenticated;
 
 -- ---- sql/audit/rules.sql
 -- The audit trail: audit_logs, its archive, and turning auditing on for any table (src/triggers/audit.rs).
@@ -2082,21 +2335,16 @@ SELECT vibecraft.enable_audit(t::regclass)
 COMMENT ON FUNCTION vibecraft.audit_trigger() IS
     'Trigger behind enable_audit: writes one vibecraft.audit_logs row per changed row (and per TRUNCATE). Its arguments name extra columns to leave out.';
 
-
-DROP POLICY IF EXISTS admin_read ON vibecraft.audit_logs_archive;
 CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
 -- The audit trail: staff everything, organization ADMINs their organization, users
 -- their own actions. Only the service role writes application events; the audit
 -- trigger writes as the table owner.
-DROP POLICY IF EXISTS readers ON vibecraft.audit_logs;
 CREATE POLICY readers ON vibecraft.audit_logs FOR SELECT
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[])
            OR user_id = (SELECT vibecraft.current_user_id()));
 
-
 COMMENT ON TABLE vibecraft.audit_logs IS 'The audit trail written by enable_audit''s trigger (changed columns, never secrets). No foreign keys by design; old rows move to audit_logs_archive.';
-
 COMMENT ON TABLE vibecraft.audit_logs_archive IS 'audit_logs rows moved here by archive_old_admin_logs.';
 
 -- Privileges.
@@ -2116,25 +2364,25 @@ CREATE OR REPLACE VIEW vibecraft.system_config WITH (security_invoker = true) AS
 SELECT id, key, value, description, category, is_public, created_at, updated_at
   FROM vibecraft.system_settings;
 
-
-DROP POLICY IF EXISTS public_or_staff_read ON vibecraft.system_settings;
-CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT
-    USING (is_public OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-DROP POLICY IF EXISTS staff_write ON vibecraft.system_settings;
-CREATE POLICY staff_write ON vibecraft.system_settings FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-
 COMMENT ON TABLE vibecraft.system_settings IS 'Platform settings (key, jsonb value), public or staff-only. Also reachable as system_config.';
-
 COMMENT ON VIEW vibecraft.system_config IS 'Seed name of system_settings; auto-updatable, RLS applies.';
 
+-- Settings: public ones readable by everyone, the rest by staff; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
+CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT USING (is_public OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_insert ON vibecraft.system_settings FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.system_settings FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.system_settings FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+
 -- Privileges.
-GRANT SELECT ON vibecraft.system_settings TO vibecraft_anon;
-GRANT SELECT ON vibecraft.system_config TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.system_settings TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.system_config TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.system_settings, vibecraft.system_config TO vibecraft_anon;
+GRANT SELECT, DELETE, INSERT (key, value, description, category, is_public), UPDATE (key, value, description, category, is_public) ON vibecraft.system_settings TO vibecraft_authenticated;
+GRANT SELECT, DELETE, INSERT (key, value, description, category, is_public), UPDATE (key, value, description, category, is_public)
+  ON vibecraft.system_config TO vibecraft_authenticated;
 
 -- ---- sql/stats/rules.sql
 -- Statistics: running totals, dashboards, and the analytics materialized views.
@@ -2181,13 +2429,10 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
        (SELECT count(*) FROM vibecraft.api_usage_logs WHERE created_at > now() - interval '1 day') AS api_calls_24h,
        (SELECT count(*) FROM vibecraft.error_logs WHERE created_at > now() - interval '1 day') AS errors_24h;
 
-
 -- Statistics totals: users read their own; the triggers in stats.sql keep them.
-DROP POLICY IF EXISTS own_read ON vibecraft.user_stat_totals;
 CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
-DROP POLICY IF EXISTS own_read ON vibecraft.user_provider_totals;
 CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
@@ -2516,22 +2761,14 @@ COMMENT ON FUNCTION vibecraft.rebuild_stat_totals() IS
     'Recompute the running totals behind get_user_stats from the history tables; returns rows written. Service role only.';
 
 COMMENT ON FUNCTION vibecraft.count_prompts() IS 'Trigger: keeps user_stat_totals.prompts in step with prompt_history.';
-
 COMMENT ON FUNCTION vibecraft.count_provider_usage() IS 'Trigger: keeps user_provider_totals in step with api_usage_logs.';
-
 COMMENT ON FUNCTION vibecraft.user_stats_lists(uuid) IS 'The small per-user counts get_user_stats reads directly (orders, downloads, projects, keys, last activity).';
 
-
 COMMENT ON TABLE vibecraft.user_stat_totals IS 'Running totals behind get_user_stats (prompts per user), kept by triggers; rebuild_stat_totals recomputes.';
-
 COMMENT ON TABLE vibecraft.user_provider_totals IS 'Running totals behind get_user_stats (calls, errors, tokens, cost per user and provider), kept by triggers.';
-
 COMMENT ON VIEW vibecraft.user_dashboard IS 'Per user: credits, orders, spending, downloads, projects, prompts (the get_user_stats totals), keys, last activity. RLS applies.';
-
 COMMENT ON VIEW vibecraft.admin_dashboard IS 'Platform figures: users, organizations, orders, revenue, credits outstanding, calls and errors in the last day. RLS applies.';
-
 COMMENT ON MATERIALIZED VIEW vibecraft.daily_api_usage IS 'Calls, errors, tokens, cost and latency per day and provider; refreshed by daily_maintenance. Service role only.';
-
 COMMENT ON MATERIALIZED VIEW vibecraft.framework_usage IS 'Prompts, completions, tokens and cost per framework; refreshed by daily_maintenance. Service role only.';
 
 -- Privileges.
@@ -2710,6 +2947,31 @@ BEGIN
         jsonb_build_object('functions', coalesce(examples, '[]')),
         'ALTER FUNCTION ... SET search_path = pg_catalog, pg_temp, and qualify every name inside it.';
 
+    -- Write policies say what a written row must look like: an INSERT, UPDATE or ALL policy
+    -- without WITH CHECK checks new rows only by its USING expression (or not at all).
+    WITH bad AS (SELECT p.polrelid::regclass::text || ': ' || p.polname AS p FROM pg_policy p
+              JOIN pg_class c ON c.oid = p.polrelid
+             WHERE c.relnamespace = 'vibecraft'::regnamespace AND p.polcmd IN ('a', 'w', '*')
+               AND p.polwithcheck IS NULL)
+    SELECT count(*), (SELECT jsonb_agg(x.p) FROM (SELECT b.p FROM bad b ORDER BY 1 LIMIT 5) x)
+      INTO n, examples FROM bad;
+    RETURN QUERY SELECT 'write_policies_have_check', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
+        jsonb_build_object('policies', coalesce(examples, '[]')),
+        'Give the policy a WITH CHECK (...) that the written row must pass, and one policy per command rather than FOR ALL.';
+
+    -- Only the service role may UPDATE whole tables: every other role gets the columns it
+    -- may change (a table-wide UPDATE also lets a role take strong LOCK TABLE modes).
+    WITH bad AS (SELECT DISTINCT c.oid::regclass::text || ': ' || pg_get_userbyid(a.grantee) AS g
+              FROM pg_class c, aclexplode(c.relacl) a
+             WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p')
+               AND a.privilege_type = 'UPDATE' AND a.grantee <> c.relowner
+               AND a.grantee <> 'vibecraft_service'::regrole)
+    SELECT count(*), (SELECT jsonb_agg(x.g) FROM (SELECT b.g FROM bad b ORDER BY 1 LIMIT 5) x)
+      INTO n, examples FROM bad;
+    RETURN QUERY SELECT 'no_table_wide_update', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
+        jsonb_build_object('grants', coalesce(examples, '[]')),
+        'REVOKE UPDATE ON the table FROM the role, then GRANT UPDATE (col, ...) on the columns it may change.';
+
     -- Foreign keys whose columns do not lead any index: deletes of the parent scan the child.
     WITH bad AS (SELECT c.conrelid::regclass::text || '.' || c.conname AS c FROM pg_constraint c
              WHERE c.contype = 'f' AND c.connamespace = 'vibecraft'::regnamespace
@@ -2752,7 +3014,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vibecraft.validate_system_integrity() IS
-    'One row per integrity check (orphans, ledger vs balance, negative balances, orders vs payments, ciphertexts without their key, expired keys, RLS and policies, always-true policies, definers without search_path, unindexed foreign keys, NOT VALID constraints, statistics totals): status ok, warning or failed, the count, example ids and what to do. Admins and the service role only.';
+    'One row per integrity check (orphans, ledger vs balance, negative balances, orders vs payments, ciphertexts without their key, expired keys, RLS and policies, always-true policies, write policies without WITH CHECK, table-wide UPDATE grants, definers without search_path, unindexed foreign keys, NOT VALID constraints, statistics totals): status ok, warning or failed, the count, example ids and what to do. Admins and the service role only.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.validate_system_integrity() TO vibecraft_authenticated, vibecraft_service;
@@ -3089,7 +3351,6 @@ COMMENT ON FUNCTION vibecraft.enable_realtime(regclass) IS
     'Publish every committed change of a table on the channel it returns (''realtime:<schema>.<table>''): table, op, id, owner, changed columns. Payloads carry no row contents; any role that can connect can LISTEN.';
 
 COMMENT ON FUNCTION vibecraft.disable_realtime(regclass) IS 'Stop publishing a table''s changes.';
-
 COMMENT ON FUNCTION vibecraft.secret_column_names() IS
     'Column names that never leave the database in an audit row or a realtime payload.';
 
@@ -3194,6 +3455,10 @@ BEGIN
         (p_studio, u_manager, 'editor', u_admin),
         (p_studio, u_member, 'viewer', u_admin),
         (p_podcast, u_member, 'owner', NULL)
+    ON CONFLICT (project_id, user_id) DO NOTHING;
+    -- Sam is invited to the studio and has not answered yet.
+    INSERT INTO vibecraft.project_invitations (project_id, user_id, role, invited_by) VALUES
+        (p_studio, u_start, 'viewer', u_admin)
     ON CONFLICT (project_id, user_id) DO NOTHING;
     INSERT INTO vibecraft.project_settings (project_id, key, value) VALUES
         (p_studio, 'default_model', '"gpt-4o-mini"'), (p_podcast, 'language', '"en"')
@@ -3341,9 +3606,36 @@ COMMENT ON FUNCTION vibecraft.seed_demo_data() IS
 --   staff      (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
 -- Superusers and the table owner bypass row-level security, as always.
 
+-- Soft delete: whoever may delete a row sets deleted_at (through PostgREST a PATCH).
+-- The database stamps the time itself, and a soft-deleted row cannot be changed or
+-- restored but by staff. (Which callers may delete which rows: the rooms' policies and
+-- guards.)
+CREATE OR REPLACE FUNCTION vibecraft.stamp_soft_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.deleted_at IS NOT NULL THEN
+        PERFORM vibecraft.refuse_write(TG_TABLE_NAME, 'a deleted row can be restored by staff only');
+    END IF;
+    IF NEW.deleted_at IS NOT NULL THEN
+        NEW.deleted_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.stamp_soft_delete() IS
+    'Trigger: a soft delete (deleted_at set) is stamped with the transaction time; a deleted row changes only through staff.';
+
 -- Row-level security on every table, enabled and forced. Members of vibecraft_service
 -- get a `service_all` policy on every table; soft-deleted rows (deleted_at set) are
--- hidden from everyone but staff by a RESTRICTIVE policy.
+-- hidden from everyone but staff by a RESTRICTIVE policy, except in the transaction that
+-- deleted them: PostgreSQL checks the new row of an UPDATE against the SELECT policies,
+-- so `UPDATE ... SET deleted_at = now() WHERE id = ...` must still see it.
 DO $rls$
 DECLARE
     t regclass;
@@ -3364,7 +3656,11 @@ BEGIN
                     WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
-                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
+                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+            EXECUTE pg_catalog.format(
+                'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
+                'FOR EACH ROW EXECUTE FUNCTION vibecraft.stamp_soft_delete()', t);
         END IF;
     END LOOP;
 END
@@ -3440,3 +3736,16 @@ GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON ALL TABLES IN SCHEMA vibecraft
 -- The statistics totals, filled from the history already there.
 SELECT vibecraft.rebuild_stat_totals();
 RESET session_replication_role;
+
+-- The analytics materialized views are populated at install since 0.2.0; an older
+-- database's are filled now, so that they can be read before the first maintenance run.
+DO $populate$
+DECLARE
+    m regclass;
+BEGIN
+    FOR m IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'm' AND NOT c.relispopulated LOOP
+        EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %s', m);
+    END LOOP;
+END
+$populate$;

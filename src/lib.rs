@@ -44,7 +44,9 @@ extension_sql_file!(
     requires = [
         "identity_rules",
         "people_tables",
+        identity::current_user_id,
         identity::is_service,
+        identity::jwt_claims,
     ]
 );
 extension_sql_file!(
@@ -83,6 +85,7 @@ extension_sql_file!(
     name = "projects_tables",
     requires = [
         "people_tables",
+        identity::current_user_id,
         ids::uuid_generate_v7,
     ]
 );
@@ -173,6 +176,7 @@ extension_sql_file!(
         identity::current_user_id,
         identity::is_service,
         identity::jwt::authenticate,
+        identity::jwt_claims,
     ]
 );
 extension_sql_file!(
@@ -320,6 +324,7 @@ extension_sql_file!(
     requires = [
         "identity_rules",
         "logs_tables",
+        identity::current_user_id,
         identity::is_service,
     ]
 );

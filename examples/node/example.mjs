@@ -38,7 +38,9 @@ async function signedIn(client, token, work) {
 
 const secret = process.env.VIBECRAFT_JWT_SECRET;
 const userId = randomUUID();
-const userToken = signJwt({ sub: userId, role: "authenticated" }, secret);
+const email = `node-${userId.slice(0, 8)}@example.com`;
+// The auth server vouches for the address: a user signs up only with its token's email.
+const userToken = signJwt({ sub: userId, role: "authenticated", email }, secret);
 // The backend's own identity: role service_role may act for any user.
 const backendToken = signJwt({ sub: randomUUID(), role: "service_role" }, secret);
 
@@ -48,7 +50,7 @@ try {
   await signedIn(client, userToken, () =>
     client.query("INSERT INTO vibecraft.users (id, email, name) VALUES ($1, $2, $3)", [
       userId,
-      `node-${userId.slice(0, 8)}@example.com`,
+      email,
       "Node example",
     ]),
   );

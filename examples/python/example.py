@@ -48,7 +48,9 @@ def check(ok: bool, what: object) -> None:
 def main() -> None:
     secret = os.environ["VIBECRAFT_JWT_SECRET"]
     user_id = str(uuid.uuid4())
-    user_token = sign_jwt({"sub": user_id, "role": "authenticated"}, secret)
+    email = f"py-{user_id[:8]}@example.com"
+    # The auth server vouches for the address: a user signs up only with its token's email.
+    user_token = sign_jwt({"sub": user_id, "role": "authenticated", "email": email}, secret)
     # The backend's own identity: role service_role may act for any user.
     backend_token = sign_jwt({"sub": str(uuid.uuid4()), "role": "service_role"}, secret)
 
@@ -57,7 +59,7 @@ def main() -> None:
         with signed_in(conn, user_token):
             conn.execute(
                 "INSERT INTO vibecraft.users (id, email, name) VALUES (%s, %s, %s)",
-                [user_id, f"py-{user_id[:8]}@example.com", "Python example"],
+                [user_id, email, "Python example"],
             )
 
         with signed_in(conn, backend_token):

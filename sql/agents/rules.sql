@@ -2,58 +2,82 @@
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Any member may run an agent.
+-- Agents and canvas models: organization members read, MANAGERs and up write, as
+-- themselves (created_by); nothing moves to another organization (column grants).
+CREATE POLICY member_read ON vibecraft.agents FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+CREATE POLICY manager_insert ON vibecraft.agents FOR INSERT
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
+                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+CREATE POLICY manager_update ON vibecraft.agents FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.agents FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+
+CREATE POLICY member_read ON vibecraft.models FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+CREATE POLICY manager_insert ON vibecraft.models FOR INSERT
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
+                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+CREATE POLICY manager_update ON vibecraft.models FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.models FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+
+-- Executions: members read them and run their organization's agents (the foreign key
+-- on (agent_id, organization_id) keeps the agent in the same organization) as
+-- themselves; MANAGERs update and delete them.
+CREATE POLICY member_read ON vibecraft.executions FOR SELECT
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
                 AND user_id = (SELECT vibecraft.current_user_id()));
+CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
+    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 
--- Canvases: the owner, org members when shared, MANAGERs always.
+-- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
+-- its own organization with one of that organization's models (foreign key).
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (is_shared AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]))
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
                 AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
+           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 
-
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
-
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';
-
 COMMENT ON TABLE vibecraft.models IS 'Value models of an organization (ValueCanvas).';
-
 COMMENT ON TABLE vibecraft.canvases IS 'Canvases of an organization (ValueCanvas).';
 
--- Organization members read, MANAGERs and up write.
-CREATE POLICY member_read ON vibecraft.agents FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-CREATE POLICY manager_write ON vibecraft.agents FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Organization members read, MANAGERs and up write.
-CREATE POLICY member_read ON vibecraft.models FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-CREATE POLICY manager_write ON vibecraft.models FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Organization members read, MANAGERs and up write.
-CREATE POLICY member_read ON vibecraft.executions FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
-CREATE POLICY manager_write ON vibecraft.executions FOR ALL
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
-
--- Privileges.
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.agents TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.executions TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.models TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.canvases TO vibecraft_authenticated;
+-- Privileges: what a signed-in user may write directly, column by column
+-- (docs/authorization.md has the whole matrix).
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, created_by, name, agent_type, description, config, version, is_active),
+      UPDATE (name, agent_type, description, config, version, is_active, deleted_at)
+  ON vibecraft.agents TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, created_by, name, description, schema, version, is_published),
+      UPDATE (name, description, schema, version, is_published, deleted_at)
+  ON vibecraft.models TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, agent_id, user_id, status, input),
+      UPDATE (status, output, error_message, started_at, completed_at, duration_ms)
+  ON vibecraft.executions TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, organization_id, model_id, user_id, name, data, is_shared, version),
+      UPDATE (model_id, name, data, is_shared, version, deleted_at)
+  ON vibecraft.canvases TO vibecraft_authenticated;

@@ -22,7 +22,5 @@ CREATE TABLE vibecraft.api_keys (
 );
 
 CREATE INDEX api_keys_user_id_idx ON vibecraft.api_keys (user_id);
-
 CREATE INDEX api_keys_organization_id_idx ON vibecraft.api_keys (organization_id);
-
 CREATE INDEX api_keys_expires_at_idx ON vibecraft.api_keys (expires_at) WHERE is_active AND expires_at IS NOT NULL;

@@ -25,11 +25,8 @@ CREATE TABLE vibecraft.audit_logs (
 );
 
 CREATE INDEX audit_logs_resource_idx ON vibecraft.audit_logs (resource_type, resource_id, created_at DESC);
-
 CREATE INDEX audit_logs_organization_id_idx ON vibecraft.audit_logs (organization_id);
-
 CREATE INDEX audit_logs_user_id_idx ON vibecraft.audit_logs (user_id);
-
 CREATE INDEX audit_logs_created_at_idx ON vibecraft.audit_logs USING brin (created_at);
 
 -- @since 0.2.0

@@ -37,7 +37,6 @@ CREATE TABLE vibecraft.sessions (
 );
 
 CREATE INDEX sessions_user_id_idx ON vibecraft.sessions (user_id);
-
 CREATE INDEX sessions_expires_idx ON vibecraft.sessions (expires);
 
 CREATE TABLE vibecraft.verification_tokens (

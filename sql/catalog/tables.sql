@@ -2,9 +2,7 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
--- AI: the provider catalogue (ai_providers; PromptCraft's api_providers is a view),
--- users' encrypted provider keys, prompt frameworks and templates, usage logs.
-
+-- The provider catalogue; PromptCraft's api_providers is a view of it.
 CREATE TABLE vibecraft.ai_providers (
     id                      uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name                    varchar(50) NOT NULL UNIQUE CHECK (name ~ '^[a-z0-9_-]+$'),
@@ -60,12 +58,10 @@ CREATE TABLE vibecraft.prompt_templates (
 );
 
 CREATE INDEX prompt_templates_user_id_idx ON vibecraft.prompt_templates (user_id);
-
 CREATE INDEX prompt_templates_public_idx ON vibecraft.prompt_templates (created_at DESC)
     WHERE is_public AND is_active;
 
 CREATE INDEX prompt_templates_search_idx ON vibecraft.prompt_templates USING gin (search);
-
 CREATE INDEX prompt_templates_name_trgm ON vibecraft.prompt_templates USING gin (name gin_trgm_ops);
 
 -- Reference data installed with the extension (is_system = true; pg_dump skips these

@@ -2,11 +2,11 @@
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Commerce: users read their own; money moves only through vibecraft's functions ---------
+-- Users read their own ledger; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
--- Credits: the functions are native (src/credits.rs); their documentation lives here.
+-- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS
     'Take amount credits from a user in one atomic step with a ledger row; false and no change when the balance is too low. A repeated idempotency_key returns the first result. A user for itself; the service role and admins for anyone. 22023 for a zero, negative or NULL amount.';
 
@@ -15,7 +15,6 @@ COMMENT ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) IS
 
 COMMENT ON FUNCTION vibecraft.get_user_credits(uuid) IS
     'A user''s credit balance (a user its own; the service role and admins anyone''s).';
-
 
 COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to users.credits.';
 

@@ -2,11 +2,8 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
--- Commerce and service access: the credit ledger, orders (validated status flow),
--- payments (refunds never above the amount), downloads (expiry), and hashed API keys.
 -- Money relations use ON DELETE RESTRICT: a user with financial history cannot be
 -- hard-deleted by accident (soft-delete them instead).
-
 -- One row per change of a user's credits; the users.credits column is the running
 -- balance and always equals the sum of the user's ledger amounts.
 CREATE TABLE vibecraft.credit_ledger (
@@ -24,7 +21,6 @@ CREATE TABLE vibecraft.credit_ledger (
 );
 
 CREATE INDEX credit_ledger_user_id_idx ON vibecraft.credit_ledger (user_id, created_at DESC);
-
 CREATE UNIQUE INDEX credit_ledger_idempotency_key ON vibecraft.credit_ledger (user_id, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 

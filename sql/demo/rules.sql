@@ -95,6 +95,10 @@ BEGIN
         (p_studio, u_member, 'viewer', u_admin),
         (p_podcast, u_member, 'owner', NULL)
     ON CONFLICT (project_id, user_id) DO NOTHING;
+    -- Sam is invited to the studio and has not answered yet.
+    INSERT INTO vibecraft.project_invitations (project_id, user_id, role, invited_by) VALUES
+        (p_studio, u_start, 'viewer', u_admin)
+    ON CONFLICT (project_id, user_id) DO NOTHING;
     INSERT INTO vibecraft.project_settings (project_id, key, value) VALUES
         (p_studio, 'default_model', '"gpt-4o-mini"'), (p_podcast, 'language', '"en"')
     ON CONFLICT (project_id, key) DO NOTHING;

@@ -2,8 +2,6 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
--- Feedback, saved searches, logs, settings, monitoring and activity.
-
 CREATE TABLE vibecraft.feedback_categories (
     id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     name        varchar(50) NOT NULL UNIQUE,
@@ -41,11 +39,8 @@ CREATE TABLE vibecraft.feedback (
 );
 
 CREATE INDEX feedback_user_id_idx ON vibecraft.feedback (user_id);
-
 CREATE INDEX feedback_category_id_idx ON vibecraft.feedback (category_id);
-
 CREATE INDEX feedback_admin_user_id_idx ON vibecraft.feedback (admin_user_id);
-
 CREATE INDEX feedback_open_idx ON vibecraft.feedback (priority, created_at) WHERE status IN ('open', 'in_progress');
 
 CREATE TABLE vibecraft.feedback_tags (
@@ -73,7 +68,6 @@ CREATE TABLE vibecraft.feedback_analytics (
     UNIQUE (period_date, feedback_type)
 );
 
-
 INSERT INTO vibecraft.feedback_categories (name, description, color, sort_order, is_system)
 VALUES
     ('bug', 'Something does not work as expected', '#d73a4a', 10, true),
@@ -83,5 +77,7 @@ VALUES
     ('billing', 'Credits, orders and payments', '#5319e7', 50, true),
     ('other', 'Anything else', '#cccccc', 60, true);
 
+-- Installed rows get the same ids in every database (derived from their names), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.feedback_categories SET id = md5('vibecraft.feedback_categories:' || name)::uuid WHERE is_system;

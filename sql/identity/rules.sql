@@ -167,6 +167,29 @@ BEGIN
 END
 $$;
 
+-- For the write rules' triggers: a statement that writes with the service role's rights,
+-- because the caller is the service role or because vibecraft's own privileged code (a
+-- SECURITY DEFINER function, run as the extension owner) is writing on its behalf.
+CREATE OR REPLACE FUNCTION vibecraft.writes_as_service()
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT vibecraft.is_service() OR pg_catalog.pg_has_role(current_user, 'vibecraft_service', 'MEMBER')
+$$;
+
+-- The one refusal of the write rules: 42501, naming the table and the rule.
+CREATE OR REPLACE FUNCTION vibecraft.refuse_write(tbl text, rule text)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RAISE EXCEPTION 'vibecraft.%: %', tbl, rule USING ERRCODE = '42501',
+        HINT = 'docs/authorization.md lists what each role may write directly and which function does the rest.';
+END
+$$;
+
 -- For functions meant for staff: admins and the service role.
 CREATE OR REPLACE FUNCTION vibecraft.require_staff(fn text)
 RETURNS void
@@ -180,30 +203,20 @@ BEGIN
 END
 $$;
 
+COMMENT ON FUNCTION vibecraft.writes_as_service() IS 'Whether the current statement writes with the service role''s rights (the service role, or vibecraft''s own SECURITY DEFINER code); the write rules'' triggers let it through.';
+COMMENT ON FUNCTION vibecraft.refuse_write(text, text) IS 'Raise SQLSTATE 42501 for a write a rule forbids, naming the table and the rule.';
 COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
-
 COMMENT ON FUNCTION vibecraft.require_may_act_for(text, uuid) IS 'Raises 42501 unless the caller may act for this user (itself, the service role, admins); 22023 for NULL.';
-
 COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
-
 COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
-
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
-
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
-
 COMMENT ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) IS 'Raise SQLSTATE 22023 naming the parameter, the allowed values and the value given.';
-
 COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY ((SELECT vibecraft.project_ids_with_role(''viewer''))::uuid[]).';
-
 COMMENT ON FUNCTION vibecraft.has_project_role(uuid, text) IS 'Whether the caller holds at least min_role (owner > admin > editor > viewer) in the project.';
-
 COMMENT ON FUNCTION vibecraft.org_ids_with_role(text) IS 'Organizations in which the caller holds at least min_role (ADMIN > MANAGER > MEMBER); all for admins and the service role.';
-
 COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller holds at least min_role (ADMIN > MANAGER > MEMBER) in the organization.';
-
 COMMENT ON FUNCTION vibecraft.owner_scope_low() IS 'Lower bound of the user ids the caller may see as owner: its own id; everything for admins and the service role; nothing when signed out.';
-
 COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids the caller may see as owner (see owner_scope_low).';
 
 -- The native identity functions (src/identity/).
@@ -211,14 +224,11 @@ COMMENT ON FUNCTION vibecraft.authenticate(text) IS
     'Verify an HS256 JWT signed with vibecraft.jwt_secret (exp and sub required; exp and nbf checked; any other alg refused) and act as its subject until the end of the current transaction; returns the user id. SQLSTATE 28000 says why a token was refused.';
 
 COMMENT ON FUNCTION vibecraft.sign_out() IS 'Forget the identity established in this transaction; true when there was one.';
-
 COMMENT ON FUNCTION vibecraft.current_user_id() IS
     'The calling user: the identity established in this transaction, else the PostgREST claims where a superuser trusts them for this role, else NULL. What every policy uses.';
 
 COMMENT ON FUNCTION vibecraft.jwt_claims() IS 'The verified claims of the caller''s token (or trusted PostgREST claims), else NULL.';
-
 COMMENT ON FUNCTION vibecraft.current_org_claim() IS 'The organization named by the caller''s token (organization_id or org_id, also under app_metadata), else NULL.';
-
 COMMENT ON FUNCTION vibecraft.is_service() IS
     'Whether the caller acts as the backend: its role (login or SET ROLE) has the privileges of vibecraft_service, or its token''s role is service_role.';
 
@@ -240,3 +250,4 @@ GRANT EXECUTE ON FUNCTION vibecraft.owner_scope_high() TO vibecraft_anon, vibecr
 GRANT EXECUTE ON FUNCTION vibecraft.project_role_rank(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.org_role_rank(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.writes_as_service(), vibecraft.refuse_write(text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;

@@ -162,6 +162,31 @@ BEGIN
         jsonb_build_object('functions', coalesce(examples, '[]')),
         'ALTER FUNCTION ... SET search_path = pg_catalog, pg_temp, and qualify every name inside it.';
 
+    -- Write policies say what a written row must look like: an INSERT, UPDATE or ALL policy
+    -- without WITH CHECK checks new rows only by its USING expression (or not at all).
+    WITH bad AS (SELECT p.polrelid::regclass::text || ': ' || p.polname AS p FROM pg_policy p
+              JOIN pg_class c ON c.oid = p.polrelid
+             WHERE c.relnamespace = 'vibecraft'::regnamespace AND p.polcmd IN ('a', 'w', '*')
+               AND p.polwithcheck IS NULL)
+    SELECT count(*), (SELECT jsonb_agg(x.p) FROM (SELECT b.p FROM bad b ORDER BY 1 LIMIT 5) x)
+      INTO n, examples FROM bad;
+    RETURN QUERY SELECT 'write_policies_have_check', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
+        jsonb_build_object('policies', coalesce(examples, '[]')),
+        'Give the policy a WITH CHECK (...) that the written row must pass, and one policy per command rather than FOR ALL.';
+
+    -- Only the service role may UPDATE whole tables: every other role gets the columns it
+    -- may change (a table-wide UPDATE also lets a role take strong LOCK TABLE modes).
+    WITH bad AS (SELECT DISTINCT c.oid::regclass::text || ': ' || pg_get_userbyid(a.grantee) AS g
+              FROM pg_class c, aclexplode(c.relacl) a
+             WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm', 'p')
+               AND a.privilege_type = 'UPDATE' AND a.grantee <> c.relowner
+               AND a.grantee <> 'vibecraft_service'::regrole)
+    SELECT count(*), (SELECT jsonb_agg(x.g) FROM (SELECT b.g FROM bad b ORDER BY 1 LIMIT 5) x)
+      INTO n, examples FROM bad;
+    RETURN QUERY SELECT 'no_table_wide_update', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
+        jsonb_build_object('grants', coalesce(examples, '[]')),
+        'REVOKE UPDATE ON the table FROM the role, then GRANT UPDATE (col, ...) on the columns it may change.';
+
     -- Foreign keys whose columns do not lead any index: deletes of the parent scan the child.
     WITH bad AS (SELECT c.conrelid::regclass::text || '.' || c.conname AS c FROM pg_constraint c
              WHERE c.contype = 'f' AND c.connamespace = 'vibecraft'::regnamespace
@@ -204,7 +229,7 @@ END
 $$;
 
 COMMENT ON FUNCTION vibecraft.validate_system_integrity() IS
-    'One row per integrity check (orphans, ledger vs balance, negative balances, orders vs payments, ciphertexts without their key, expired keys, RLS and policies, always-true policies, definers without search_path, unindexed foreign keys, NOT VALID constraints, statistics totals): status ok, warning or failed, the count, example ids and what to do. Admins and the service role only.';
+    'One row per integrity check (orphans, ledger vs balance, negative balances, orders vs payments, ciphertexts without their key, expired keys, RLS and policies, always-true policies, write policies without WITH CHECK, table-wide UPDATE grants, definers without search_path, unindexed foreign keys, NOT VALID constraints, statistics totals): status ok, warning or failed, the count, example ids and what to do. Admins and the service role only.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.validate_system_integrity() TO vibecraft_authenticated, vibecraft_service;

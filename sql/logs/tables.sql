@@ -16,9 +16,7 @@ CREATE TABLE vibecraft.admin_logs (
 );
 
 CREATE INDEX admin_logs_admin_user_id_idx ON vibecraft.admin_logs (admin_user_id);
-
 CREATE INDEX admin_logs_created_at_idx ON vibecraft.admin_logs (created_at);
-
 CREATE INDEX admin_logs_target_idx ON vibecraft.admin_logs (target_type, target_id);
 
 CREATE TABLE vibecraft.error_logs (
@@ -39,9 +37,7 @@ CREATE TABLE vibecraft.error_logs (
 );
 
 CREATE INDEX error_logs_user_id_idx ON vibecraft.error_logs (user_id);
-
 CREATE INDEX error_logs_project_id_idx ON vibecraft.error_logs (project_id);
-
 CREATE INDEX error_logs_unresolved_idx ON vibecraft.error_logs (severity, created_at) WHERE NOT resolved;
 
 CREATE TABLE vibecraft.performance_metrics (
@@ -57,7 +53,6 @@ CREATE TABLE vibecraft.performance_metrics (
 );
 
 CREATE INDEX performance_metrics_name_idx ON vibecraft.performance_metrics (metric_name, recorded_at DESC);
-
 CREATE INDEX performance_metrics_user_id_idx ON vibecraft.performance_metrics (user_id);
 
 CREATE TABLE vibecraft.user_activity (
@@ -74,7 +69,6 @@ CREATE TABLE vibecraft.user_activity (
 );
 
 CREATE INDEX user_activity_user_id_idx ON vibecraft.user_activity (user_id, created_at DESC);
-
 CREATE INDEX user_activity_project_id_idx ON vibecraft.user_activity (project_id);
 
 -- Archives of the two log tables: daily_maintenance moves rows older than the

@@ -23,6 +23,20 @@ UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories
 UPDATE vibecraft.project_assets a SET bucket_id = md5('vibecraft.storage_buckets:' || b.name)::uuid
   FROM vibecraft.storage_buckets b WHERE b.id = a.bucket_id AND b.is_system;
 
+-- Rows of an organization refer to its agents and models by (id, organization_id), so an
+-- execution or a canvas can never point into another organization. The indexes behind
+-- the new foreign keys are created again (@since) with the organization column.
+ALTER TABLE vibecraft.agents ADD CONSTRAINT agents_id_organization_id_key UNIQUE (id, organization_id);
+ALTER TABLE vibecraft.models ADD CONSTRAINT models_id_organization_id_key UNIQUE (id, organization_id);
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey,
+    ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
+        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
+    ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
+        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+DROP INDEX vibecraft.executions_agent_id_idx;
+DROP INDEX vibecraft.canvases_model_id_idx;
+
 -- @new-objects
 
 -- A setting new in 0.2.0 (a fresh install has it among the reference rows).
@@ -37,9 +51,24 @@ ON CONFLICT (key) DO NOTHING;
 -- columns; get_user_stats returns a different row.
 DROP VIEW vibecraft.user_dashboard;
 DROP FUNCTION vibecraft.get_user_stats(uuid);
+-- user_sessions no longer shows the session token.
+DROP VIEW vibecraft.user_sessions;
 
 -- @rules
 
 -- The statistics totals, filled from the history already there.
 SELECT vibecraft.rebuild_stat_totals();
 RESET session_replication_role;
+
+-- The analytics materialized views are populated at install since 0.2.0; an older
+-- database's are filled now, so that they can be read before the first maintenance run.
+DO $populate$
+DECLARE
+    m regclass;
+BEGIN
+    FOR m IN SELECT c.oid::regclass FROM pg_catalog.pg_class c
+              WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'm' AND NOT c.relispopulated LOOP
+        EXECUTE pg_catalog.format('REFRESH MATERIALIZED VIEW %s', m);
+    END LOOP;
+END
+$populate$;

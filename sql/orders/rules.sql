@@ -44,35 +44,6 @@ COMMENT ON FUNCTION vibecraft.order_status_transition_allowed(text, text) IS
 COMMENT ON FUNCTION vibecraft.enforce_order_status_flow() IS
     'Trigger: rejects an invalid order status change with SQLSTATE 23514 and stamps completed_at.';
 
-
-CREATE POLICY own_read ON vibecraft.orders FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-CREATE POLICY own_pending_insert ON vibecraft.orders FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND status = 'pending');
-
-CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-CREATE POLICY own_read ON vibecraft.payments FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-CREATE POLICY staff_write ON vibecraft.payments FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
-
-CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-CREATE POLICY own_insert ON vibecraft.downloads FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-CREATE POLICY own_update ON vibecraft.downloads FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
--- Orders, payments and downloads (Creo). create_order and refund_order_credits are
--- native (src/orders.rs); the status flow is in table_rules.sql.
-
 -- An order that ends failed or cancelled gets its reserved credits back, once: the
 -- refund is what the ledger took for the order, and a second run finds nothing left.
 CREATE OR REPLACE FUNCTION vibecraft.refund_ended_order()
@@ -93,7 +64,7 @@ CREATE OR REPLACE TRIGGER refund_ended_order
     EXECUTE FUNCTION vibecraft.refund_ended_order();
 
 -- Users may cancel their own pending orders; the service role and admins any order
--- that is not final yet. Orders are otherwise updated by staff only (policies.sql).
+-- that is not final yet.
 CREATE OR REPLACE FUNCTION vibecraft.cancel_order(order_id uuid)
 RETURNS boolean
 LANGUAGE plpgsql
@@ -164,23 +135,29 @@ END
 $$;
 
 -- Hand out a download: counts it and returns the file URL, unless it expired or was
--- deactivated. Runs as the caller, so RLS decides whose downloads are reachable.
+-- deactivated. One's own downloads only (staff: any); another's is "no such download".
 CREATE OR REPLACE FUNCTION vibecraft.record_download(download_id uuid)
 RETURNS text
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     url text;
+    staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
+    uid uuid := vibecraft.current_user_id();
 BEGIN
+    -- The counter is the database's: users hold no UPDATE on downloads, so this runs with
+    -- the owner's rights and checks whose download it is itself.
     UPDATE vibecraft.downloads AS d
        SET download_count = d.download_count + 1, last_downloaded_at = pg_catalog.now()
-     WHERE d.id = download_id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > pg_catalog.now())
+     WHERE d.id = download_id AND (staff OR d.user_id = uid)
+       AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > pg_catalog.now())
     RETURNING d.file_url INTO url;
     IF FOUND THEN
         RETURN url;
     END IF;
-    IF EXISTS (SELECT 1 FROM vibecraft.downloads d WHERE d.id = download_id) THEN
+    IF EXISTS (SELECT 1 FROM vibecraft.downloads d WHERE d.id = download_id AND (staff OR d.user_id = uid)) THEN
         RAISE EXCEPTION 'vibecraft.record_download: this download has expired'
             USING ERRCODE = '55000', HINT = 'Order it again to get a fresh link.';
     END IF;
@@ -224,11 +201,22 @@ COMMENT ON FUNCTION vibecraft.record_download(uuid) IS
 COMMENT ON FUNCTION vibecraft.cleanup_expired_downloads() IS
     'Deactivate downloads past their expires_at; returns how many.';
 
+-- Orders, payments and downloads are read by their owner. Orders are created by
+-- create_order (which takes the credits), cancelled by cancel_order; staff moves their
+-- status along the flow above (the only column they may change directly). Payments
+-- change through refund_payment or the service role; downloads through record_download.
+CREATE POLICY own_read ON vibecraft.orders FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY own_read ON vibecraft.payments FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 COMMENT ON TABLE vibecraft.orders IS 'Orders (Creo): pending -> processing -> completed | failed | cancelled; failed and cancelled ones refund their credits once.';
-
 COMMENT ON TABLE vibecraft.payments IS 'Stripe payments of orders; refund_amount can never exceed amount (refund_payment).';
-
 COMMENT ON TABLE vibecraft.downloads IS 'Downloads handed to a user, with expiry (record_download, cleanup_expired_downloads).';
 
 -- Privileges.
@@ -239,7 +227,5 @@ GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid) TO vibecraft_auth
 GRANT EXECUTE ON FUNCTION vibecraft.refund_payment(uuid, numeric) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.record_download(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads() TO vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.orders TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.downloads TO vibecraft_authenticated;
-GRANT SELECT ON vibecraft.payments TO vibecraft_authenticated;
-GRANT UPDATE ON vibecraft.payments TO vibecraft_authenticated;
+GRANT SELECT, UPDATE (status) ON vibecraft.orders TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.payments, vibecraft.downloads TO vibecraft_authenticated;

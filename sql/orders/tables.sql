@@ -2,6 +2,7 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
+-- Money relations use ON DELETE RESTRICT, as for the credit ledger.
 -- Status flow: pending -> processing -> completed | failed | cancelled
 -- (pending may also fail or be cancelled directly); enforced by a trigger.
 CREATE TABLE vibecraft.orders (
@@ -21,15 +22,10 @@ CREATE TABLE vibecraft.orders (
 );
 
 CREATE INDEX orders_user_status_created_idx ON vibecraft.orders (user_id, status, created_at DESC);
-
 CREATE INDEX orders_status_idx ON vibecraft.orders (status);
-
 CREATE INDEX orders_created_at_idx ON vibecraft.orders (created_at);
-
 CREATE INDEX orders_order_type_idx ON vibecraft.orders (order_type);
-
 CREATE INDEX orders_active_idx ON vibecraft.orders (created_at) WHERE status IN ('pending', 'processing');
-
 CREATE INDEX orders_metadata_gin ON vibecraft.orders USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.payments (
@@ -51,15 +47,10 @@ CREATE TABLE vibecraft.payments (
 );
 
 CREATE INDEX payments_user_status_created_idx ON vibecraft.payments (user_id, status, created_at DESC);
-
 CREATE INDEX payments_order_id_idx ON vibecraft.payments (order_id);
-
 CREATE INDEX payments_status_idx ON vibecraft.payments (status);
-
 CREATE INDEX payments_created_at_idx ON vibecraft.payments (created_at);
-
 CREATE INDEX payments_succeeded_idx ON vibecraft.payments (created_at) WHERE status = 'succeeded';
-
 CREATE INDEX payments_metadata_gin ON vibecraft.payments USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.downloads (
@@ -80,11 +71,7 @@ CREATE TABLE vibecraft.downloads (
 );
 
 CREATE INDEX downloads_user_created_idx ON vibecraft.downloads (user_id, created_at DESC);
-
 CREATE INDEX downloads_order_id_idx ON vibecraft.downloads (order_id);
-
 CREATE INDEX downloads_created_at_idx ON vibecraft.downloads (created_at);
-
 CREATE INDEX downloads_expires_at_idx ON vibecraft.downloads (expires_at) WHERE is_active;
-
 CREATE INDEX downloads_active_idx ON vibecraft.downloads (user_id) WHERE is_active;

@@ -2,9 +2,6 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
--- Tenancy and people: organizations, users (one table behind users / user_profiles /
--- Auth.js users), preferences, Auth.js accounts, sessions and verification tokens.
---
 -- Conventions for every vibecraft table: uuid primary key, created_at/updated_at
 -- (updated_at kept by vibecraft.set_updated_at), CHECK constraints for enum-like
 -- columns, every foreign key indexed.
@@ -67,15 +64,10 @@ CREATE TABLE vibecraft.users (
 );
 -- One account per address, compared case-insensitively, among live users.
 CREATE UNIQUE INDEX users_email_key ON vibecraft.users (lower(email)) WHERE deleted_at IS NULL;
-
 CREATE INDEX users_organization_id_idx ON vibecraft.users (organization_id);
-
 CREATE INDEX users_subscription_plan_idx ON vibecraft.users (subscription_plan);
-
 CREATE INDEX users_created_at_idx ON vibecraft.users (created_at);
-
 CREATE INDEX users_metadata_gin ON vibecraft.users USING gin (metadata jsonb_path_ops);
-
 CREATE INDEX users_full_name_trgm ON vibecraft.users USING gin (full_name gin_trgm_ops);
 
 CREATE TABLE vibecraft.user_preferences (
@@ -99,7 +91,6 @@ CREATE TABLE vibecraft.user_preferences (
     updated_at               timestamptz NOT NULL DEFAULT now()
 );
 
-
 CREATE TABLE vibecraft.saved_searches (
     id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id      uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
@@ -112,9 +103,6 @@ CREATE TABLE vibecraft.saved_searches (
 );
 
 CREATE INDEX saved_searches_user_id_idx ON vibecraft.saved_searches (user_id);
-
 CREATE INDEX saved_searches_public_idx ON vibecraft.saved_searches (created_at DESC) WHERE is_public;
-
 CREATE INDEX saved_searches_filters_gin ON vibecraft.saved_searches USING gin (filters jsonb_path_ops);
-
 CREATE INDEX saved_searches_name_trgm ON vibecraft.saved_searches USING gin (name gin_trgm_ops);

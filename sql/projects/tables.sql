@@ -2,9 +2,6 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
--- Work: projects and their members, prompts, knowledge, storage buckets and assets,
--- settings, components; ValueCanvas agents, executions, canvas models and canvases.
-
 CREATE TABLE vibecraft.projects (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     user_id         uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
@@ -22,9 +19,7 @@ CREATE TABLE vibecraft.projects (
 );
 
 CREATE INDEX projects_user_id_idx ON vibecraft.projects (user_id, created_at DESC);
-
 CREATE INDEX projects_organization_id_idx ON vibecraft.projects (organization_id);
-
 CREATE INDEX projects_name_trgm ON vibecraft.projects USING gin (name gin_trgm_ops);
 
 -- Team roles, strongest first: owner > admin > editor > viewer.
@@ -42,8 +37,26 @@ CREATE TABLE vibecraft.project_members (
 );
 
 CREATE INDEX project_members_user_id_idx ON vibecraft.project_members (user_id, project_id);
-
 CREATE INDEX project_members_invited_by_idx ON vibecraft.project_members (invited_by);
+
+-- Invitations to join a project: the invitee accepts (accept_project_invitation), so no
+-- one becomes a member of a project without saying yes.
+-- @since 0.2.0
+CREATE TABLE vibecraft.project_invitations (
+    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    project_id uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
+    user_id    uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    role       varchar(20) NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
+    invited_by uuid DEFAULT vibecraft.current_user_id() REFERENCES vibecraft.users (id) ON DELETE SET NULL,
+    expires_at timestamptz NOT NULL DEFAULT now() + interval '14 days',
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (project_id, user_id)
+);
+-- @since 0.2.0
+CREATE INDEX project_invitations_user_id_idx ON vibecraft.project_invitations (user_id);
+-- @since 0.2.0
+CREATE INDEX project_invitations_invited_by_idx ON vibecraft.project_invitations (invited_by);
 
 -- One table for every prompt a user ran: PromptCraft's prompt_history, and (with a
 -- project) VibeCraft's project_prompts and Visual Prompt Builder's prompt_generations.
@@ -78,7 +91,6 @@ CREATE TABLE vibecraft.prompt_history (
 );
 
 CREATE INDEX prompt_history_user_id_idx ON vibecraft.prompt_history (user_id, created_at DESC);
-
 CREATE INDEX prompt_history_project_id_idx ON vibecraft.prompt_history (project_id, created_at DESC)
     WHERE project_id IS NOT NULL;
 
@@ -103,11 +115,8 @@ CREATE TABLE vibecraft.project_knowledge (
 );
 
 CREATE INDEX project_knowledge_project_id_idx ON vibecraft.project_knowledge (project_id);
-
 CREATE INDEX project_knowledge_user_id_idx ON vibecraft.project_knowledge (user_id);
-
 CREATE INDEX project_knowledge_search_idx ON vibecraft.project_knowledge USING gin (search);
-
 CREATE INDEX project_knowledge_metadata_gin ON vibecraft.project_knowledge USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.project_settings (
@@ -135,5 +144,4 @@ CREATE TABLE vibecraft.project_components (
 );
 
 CREATE INDEX project_components_project_id_idx ON vibecraft.project_components (project_id, sort_order);
-
 CREATE INDEX project_components_user_id_idx ON vibecraft.project_components (user_id);

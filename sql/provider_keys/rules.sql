@@ -2,14 +2,21 @@
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- AI and usage ----------------------------------------------------------------------------
-CREATE POLICY own_rows ON vibecraft.api_configurations FOR ALL
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
 -- Provider keys (encrypted, bound to their owner and provider) and service API keys.
 -- The cryptography is native (src/crypto.rs, src/api_keys.rs); these functions apply
 -- the rules around it. Plaintext keys are never written to a table, a log line or an
 -- error message by these functions.
+
+-- Users see their own keys (encrypted, with a hint), switch them on and off and delete
+-- them; a key is saved only through save_provider_key, which checks and encrypts it,
+-- and validation is the service role's.
+CREATE POLICY own_read ON vibecraft.api_configurations FOR SELECT
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_update ON vibecraft.api_configurations FOR UPDATE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+CREATE POLICY own_delete ON vibecraft.api_configurations FOR DELETE
+    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 
 -- Associated data that binds a provider key's ciphertext to its row's owner and provider.
 CREATE OR REPLACE FUNCTION vibecraft.provider_key_binding(user_id uuid, provider text)
@@ -121,21 +128,13 @@ END
 $$;
 
 COMMENT ON FUNCTION vibecraft.provider_key_binding(uuid, text) IS 'The associated data binding a provider key''s ciphertext to its owner and provider.';
-
 COMMENT ON FUNCTION vibecraft.save_provider_key(text, text) IS 'Check the signed-in user''s key against the provider''s pattern, encrypt it (AES-256-GCM, bound to user and provider) and save it; returns the configuration id. The key never reaches a log or an error message.';
-
 COMMENT ON FUNCTION vibecraft.provider_key(text, uuid) IS 'A user''s provider key: the plaintext for the service role, ''****'' and the last four characters for the key''s owner.';
-
 COMMENT ON FUNCTION vibecraft.rotate_encryption_key() IS 'Re-encrypt every provider key under the keyring''s first key, 500 rows at a time; returns how many were re-encrypted. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.encrypt_api_key(text, text) IS 'AES-256-GCM envelope vc1:<key id>:<data> of a plaintext under the keyring''s first key, bound to associated_data. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.decrypt_api_key(text, text) IS 'The plaintext of an envelope made by encrypt_api_key with the same associated_data; SQLSTATE 22023 when it was altered, moved or made with an unknown key. Service role only.';
-
 COMMENT ON FUNCTION vibecraft.encryption_key_id(text) IS 'The key id an encryption envelope names, or NULL when the value is not an envelope.';
-
 COMMENT ON FUNCTION vibecraft.encryption_key_ids() IS 'The key ids in vibecraft.encryption_keys, the encrypting key first (never the keys).';
-
 
 COMMENT ON TABLE vibecraft.api_configurations IS 'A user''s key for a provider, AES-256-GCM encrypted (save_provider_key), with a masked hint.';
 
@@ -148,4 +147,4 @@ GRANT EXECUTE ON FUNCTION vibecraft.decrypt_api_key(text, text) TO vibecraft_ser
 GRANT EXECUTE ON FUNCTION vibecraft.encryption_key_ids() TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.rotate_encryption_key() TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.provider_key_binding(uuid, text) TO vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_configurations TO vibecraft_authenticated;
+GRANT SELECT, DELETE, UPDATE (is_active) ON vibecraft.api_configurations TO vibecraft_authenticated;

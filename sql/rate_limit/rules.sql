@@ -2,7 +2,7 @@
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Rate limits: the functions are native (src/rate_limit.rs); their documentation lives here.
+-- The functions are native (src/rate_limit.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) IS
     'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. A user for itself; the service role and admins for anyone. Needs vibecraft in shared_preload_libraries.';
 

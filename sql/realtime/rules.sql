@@ -83,7 +83,6 @@ COMMENT ON FUNCTION vibecraft.enable_realtime(regclass) IS
     'Publish every committed change of a table on the channel it returns (''realtime:<schema>.<table>''): table, op, id, owner, changed columns. Payloads carry no row contents; any role that can connect can LISTEN.';
 
 COMMENT ON FUNCTION vibecraft.disable_realtime(regclass) IS 'Stop publishing a table''s changes.';
-
 COMMENT ON FUNCTION vibecraft.secret_column_names() IS
     'Column names that never leave the database in an audit row or a realtime payload.';
 

@@ -11,9 +11,36 @@
 --   staff      (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
 -- Superusers and the table owner bypass row-level security, as always.
 
+-- Soft delete: whoever may delete a row sets deleted_at (through PostgREST a PATCH).
+-- The database stamps the time itself, and a soft-deleted row cannot be changed or
+-- restored but by staff. (Which callers may delete which rows: the rooms' policies and
+-- guards.)
+CREATE OR REPLACE FUNCTION vibecraft.stamp_soft_delete()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.deleted_at IS NOT NULL THEN
+        PERFORM vibecraft.refuse_write(TG_TABLE_NAME, 'a deleted row can be restored by staff only');
+    END IF;
+    IF NEW.deleted_at IS NOT NULL THEN
+        NEW.deleted_at := pg_catalog.now();
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.stamp_soft_delete() IS
+    'Trigger: a soft delete (deleted_at set) is stamped with the transaction time; a deleted row changes only through staff.';
+
 -- Row-level security on every table, enabled and forced. Members of vibecraft_service
 -- get a `service_all` policy on every table; soft-deleted rows (deleted_at set) are
--- hidden from everyone but staff by a RESTRICTIVE policy.
+-- hidden from everyone but staff by a RESTRICTIVE policy, except in the transaction that
+-- deleted them: PostgreSQL checks the new row of an UPDATE against the SELECT policies,
+-- so `UPDATE ... SET deleted_at = now() WHERE id = ...` must still see it.
 DO $rls$
 DECLARE
     t regclass;
@@ -34,7 +61,11 @@ BEGIN
                     WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
-                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
+                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+            EXECUTE pg_catalog.format(
+                'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
+                'FOR EACH ROW EXECUTE FUNCTION vibecraft.stamp_soft_delete()', t);
         END IF;
     END LOOP;
 END

@@ -15,7 +15,6 @@ CREATE TABLE vibecraft.system_settings (
     updated_at  timestamptz NOT NULL DEFAULT now()
 );
 
-
 INSERT INTO vibecraft.system_settings (key, value, description, category, is_public, is_system)
 VALUES
     ('app.maintenance_mode', 'false', 'Refuse writes from applications while true', 'app', true, true),
@@ -29,5 +28,7 @@ VALUES
     ('maintenance.admin_log_retention_days', '90', 'Admin log rows older than this move to the archive', 'maintenance', false, true),
     ('maintenance.batch_size', '5000', 'Rows moved per batch by maintenance jobs', 'maintenance', false, true);
 
+-- Installed rows get the same ids in every database (derived from their keys), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.system_settings SET id = md5('vibecraft.system_settings:' || key)::uuid WHERE is_system;

@@ -42,7 +42,6 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
        (SELECT count(*) FROM vibecraft.api_usage_logs WHERE created_at > now() - interval '1 day') AS api_calls_24h,
        (SELECT count(*) FROM vibecraft.error_logs WHERE created_at > now() - interval '1 day') AS errors_24h;
 
-
 -- Statistics totals: users read their own; the triggers in stats.sql keep them.
 CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
@@ -375,22 +374,14 @@ COMMENT ON FUNCTION vibecraft.rebuild_stat_totals() IS
     'Recompute the running totals behind get_user_stats from the history tables; returns rows written. Service role only.';
 
 COMMENT ON FUNCTION vibecraft.count_prompts() IS 'Trigger: keeps user_stat_totals.prompts in step with prompt_history.';
-
 COMMENT ON FUNCTION vibecraft.count_provider_usage() IS 'Trigger: keeps user_provider_totals in step with api_usage_logs.';
-
 COMMENT ON FUNCTION vibecraft.user_stats_lists(uuid) IS 'The small per-user counts get_user_stats reads directly (orders, downloads, projects, keys, last activity).';
 
-
 COMMENT ON TABLE vibecraft.user_stat_totals IS 'Running totals behind get_user_stats (prompts per user), kept by triggers; rebuild_stat_totals recomputes.';
-
 COMMENT ON TABLE vibecraft.user_provider_totals IS 'Running totals behind get_user_stats (calls, errors, tokens, cost per user and provider), kept by triggers.';
-
 COMMENT ON VIEW vibecraft.user_dashboard IS 'Per user: credits, orders, spending, downloads, projects, prompts (the get_user_stats totals), keys, last activity. RLS applies.';
-
 COMMENT ON VIEW vibecraft.admin_dashboard IS 'Platform figures: users, organizations, orders, revenue, credits outstanding, calls and errors in the last day. RLS applies.';
-
 COMMENT ON MATERIALIZED VIEW vibecraft.daily_api_usage IS 'Calls, errors, tokens, cost and latency per day and provider; refreshed by daily_maintenance. Service role only.';
-
 COMMENT ON MATERIALIZED VIEW vibecraft.framework_usage IS 'Prompts, completions, tokens and cost per framework; refreshed by daily_maintenance. Service role only.';
 
 -- Privileges.

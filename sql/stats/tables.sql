@@ -27,8 +27,7 @@ CREATE TABLE vibecraft.user_provider_totals (
     PRIMARY KEY (user_id, provider)
 );
 
-
--- Daily provider usage, refreshed by maintenance.
+-- Daily provider usage, refreshed by maintenance (populated at install, so readable at once).
 CREATE MATERIALIZED VIEW vibecraft.daily_api_usage AS
 SELECT date_trunc('day', l.created_at)::date AS day,
        l.provider,
@@ -39,7 +38,7 @@ SELECT date_trunc('day', l.created_at)::date AS day,
        avg(l.response_time_ms)::integer AS avg_response_time_ms
   FROM vibecraft.api_usage_logs l
  GROUP BY 1, 2
-WITH NO DATA;
+WITH DATA;
 
 CREATE UNIQUE INDEX daily_api_usage_key ON vibecraft.daily_api_usage (day, provider);
 
@@ -53,6 +52,6 @@ SELECT coalesce(h.framework_id, 'none') AS framework_id,
        max(h.created_at) AS last_used_at
   FROM vibecraft.prompt_history h
  GROUP BY 1
-WITH NO DATA;
+WITH DATA;
 
 CREATE UNIQUE INDEX framework_usage_key ON vibecraft.framework_usage (framework_id);

@@ -71,32 +71,47 @@ COMMENT ON FUNCTION vibecraft.sign_url(text, text, interval) IS
 COMMENT ON FUNCTION vibecraft.verify_signed_url(text) IS
     'Whether a URL made by sign_url is unaltered and unexpired; false for anything else.';
 
-
 COMMENT ON TABLE vibecraft.project_assets IS 'Files of a project in a storage bucket (images, audio). Also reachable as audio_recordings.';
-
 COMMENT ON TABLE vibecraft.storage_buckets IS 'Storage buckets: public or not, size limit, allowed MIME types. Installed rows have fixed ids.';
-
 COMMENT ON VIEW vibecraft.audio_recordings IS 'Seed name of project_assets (audio); auto-updatable, RLS applies.';
 
--- Project content: viewers read, editors write.
+-- Assets: the project's viewers read them; its editors add them, as themselves (so a
+-- path under another user's prefix can never be claimed), and edit or delete them; an
+-- asset never moves to another user, project or bucket by a plain UPDATE.
 CREATE POLICY viewer_read ON vibecraft.project_assets FOR SELECT
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
 CREATE POLICY editor_insert ON vibecraft.project_assets FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
+                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY editor_update ON vibecraft.project_assets FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 CREATE POLICY editor_delete ON vibecraft.project_assets FOR DELETE
     USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
 
--- Reference data: readable by everyone including anon, written by staff.
+-- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
+-- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.storage_buckets FOR SELECT USING (true);
-CREATE POLICY staff_write ON vibecraft.storage_buckets FOR ALL
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_insert ON vibecraft.storage_buckets FOR INSERT
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_update ON vibecraft.storage_buckets FOR UPDATE
+    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
+    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY staff_delete ON vibecraft.storage_buckets FOR DELETE
+    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_url(text, text, interval) TO vibecraft_authenticated, vibecraft_service;
+GRANT SELECT, DELETE, INSERT (name, public, file_size_limit, allowed_mime_types), UPDATE (name, public, file_size_limit, allowed_mime_types) ON vibecraft.storage_buckets TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, bucket_id, asset_type, file_name, file_path, file_size, mime_type,
+              duration_seconds, transcription, metadata),
+      UPDATE (asset_type, file_name, file_size, mime_type, duration_seconds, transcription, metadata)
+  ON vibecraft.project_assets TO vibecraft_authenticated;
+GRANT SELECT, DELETE,
+      INSERT (id, project_id, user_id, bucket_id, file_name, file_path, file_size, mime_type, duration_seconds,
+              transcription, metadata, asset_type),
+      UPDATE (file_name, file_size, mime_type, duration_seconds, transcription, metadata, asset_type)
+  ON vibecraft.audio_recordings TO vibecraft_authenticated;
 GRANT SELECT ON vibecraft.storage_buckets TO vibecraft_anon;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.storage_buckets TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.project_assets TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.audio_recordings TO vibecraft_authenticated;

@@ -35,11 +35,8 @@ CREATE TABLE vibecraft.project_assets (
 );
 
 CREATE INDEX project_assets_project_id_idx ON vibecraft.project_assets (project_id, asset_type);
-
 CREATE INDEX project_assets_user_id_idx ON vibecraft.project_assets (user_id);
-
 CREATE INDEX project_assets_bucket_id_idx ON vibecraft.project_assets (bucket_id);
-
 
 INSERT INTO vibecraft.storage_buckets (name, public, file_size_limit, allowed_mime_types, is_system)
 VALUES
@@ -49,5 +46,7 @@ VALUES
      ARRAY['audio/mpeg', 'audio/wav', 'audio/webm', 'audio/ogg', 'audio/mp4', 'audio/x-m4a'], true),
     ('exports', false, 500 * 1024 * 1024, ARRAY['application/zip', 'application/json', 'text/csv', 'application/pdf'], true);
 
+-- Installed rows get the same ids in every database (derived from their names), so
+-- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.storage_buckets SET id = md5('vibecraft.storage_buckets:' || name)::uuid WHERE is_system;

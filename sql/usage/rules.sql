@@ -9,14 +9,11 @@ SELECT id, user_id, project_id, api_key_id, provider, model, endpoint, prompt_to
        metadata, created_at, updated_at
   FROM vibecraft.api_usage_logs;
 
-
+-- Usage logging: one row per provider call, for statistics and analytics. Users read
+-- their own; rows are written by log_api_usage (which checks the project and user) or
+-- the service role, never directly by a user.
 CREATE POLICY own_read ON vibecraft.api_usage_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
-CREATE POLICY own_insert ON vibecraft.api_usage_logs FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
-
--- Usage logging: one row per provider call, for statistics and analytics.
 
 CREATE OR REPLACE FUNCTION vibecraft.log_api_usage(
     provider text,
@@ -67,12 +64,9 @@ $$;
 COMMENT ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid) IS
     'Record one provider call (tokens, cost, latency, status) for the signed-in user, or for user_uuid when called by the service role; returns the log row id. Negative figures fail with 23514.';
 
-
 COMMENT ON TABLE vibecraft.api_usage_logs IS 'One row per provider call: tokens, cost, latency, status (log_api_usage). Also reachable as api_usage.';
-
 COMMENT ON VIEW vibecraft.api_usage IS 'Seed name of api_usage_logs; auto-updatable, RLS applies.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid) TO vibecraft_authenticated, vibecraft_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_usage_logs TO vibecraft_authenticated;
-GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.api_usage TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.api_usage_logs, vibecraft.api_usage TO vibecraft_authenticated;

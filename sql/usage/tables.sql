@@ -26,13 +26,9 @@ CREATE TABLE vibecraft.api_usage_logs (
 );
 
 CREATE INDEX api_usage_logs_user_id_idx ON vibecraft.api_usage_logs (user_id, created_at DESC);
-
 CREATE INDEX api_usage_logs_project_id_idx ON vibecraft.api_usage_logs (project_id);
-
 CREATE INDEX api_usage_logs_api_key_id_idx ON vibecraft.api_usage_logs (api_key_id);
-
 CREATE INDEX api_usage_logs_provider_idx ON vibecraft.api_usage_logs (provider, created_at);
-
 
 ALTER TABLE vibecraft.api_usage_logs
     ADD CONSTRAINT api_usage_logs_api_key_id_fkey

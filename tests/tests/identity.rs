@@ -114,15 +114,24 @@ fn project_roles_decide_who_reads_and_writes() {
         )
         .unwrap()
         .get(0);
+    // Members are invited, and join when they accept (no one is added without saying yes).
     tx.execute(
-        "INSERT INTO vibecraft.project_members (project_id, user_id, role) VALUES ($1::text::uuid, $2::text::uuid, 'editor'), ($1::text::uuid, $3::text::uuid, 'viewer')",
+        "INSERT INTO vibecraft.project_invitations (project_id, user_id, role) VALUES ($1::text::uuid, $2::text::uuid, 'editor'), ($1::text::uuid, $3::text::uuid, 'viewer')",
         &[&project, &editor, &viewer],
     )
     .unwrap();
     tx.commit().unwrap();
+    let mut e = db.login_as("editor", &["vibecraft_authenticated"]);
+    let mut v = db.login_as("viewer", &["vibecraft_authenticated"]);
+    for (client, who, role) in [(&mut e, &editor, "editor"), (&mut v, &viewer, "viewer")] {
+        let mut tx = signed_in(client, who);
+        let joined: String =
+            tx.query_one("SELECT vibecraft.accept_project_invitation($1::text::uuid)", &[&project]).unwrap().get(0);
+        assert_eq!(joined, role);
+        tx.commit().unwrap();
+    }
 
     // The viewer reads but cannot write.
-    let mut v = db.login_as("viewer", &["vibecraft_authenticated"]);
     let mut tx = signed_in(&mut v, &viewer);
     assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 1);
     let updated = tx.execute("UPDATE vibecraft.projects SET name = 'viewer was here'", &[]).unwrap();
@@ -135,7 +144,6 @@ fn project_roles_decide_who_reads_and_writes() {
     drop(tx);
 
     // The editor writes.
-    let mut e = db.login_as("editor", &["vibecraft_authenticated"]);
     let mut tx = signed_in(&mut e, &editor);
     assert_eq!(tx.execute("UPDATE vibecraft.projects SET description = 'edited'", &[]).unwrap(), 1);
     tx.execute(
@@ -350,9 +358,15 @@ fn sign_up_cannot_grant_itself_anything() {
         let sql = format!("INSERT INTO vibecraft.users (id, email{columns}) VALUES ('{me}', 'new@example.com'{values})");
         assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(sql.as_str(), &[])), "42501", "a new user cannot make itself {what}");
     }
+    // Nor take an address its token does not vouch for (someone else's, before they sign up).
     let mut tx = newbie.transaction().unwrap();
     tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
     let plain = format!("INSERT INTO vibecraft.users (id, email) VALUES ('{me}', 'new@example.com')");
+    assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(plain.as_str(), &[])), "42501", "no address without the token's word");
+    drop(tx);
+    let mut tx = newbie.transaction().unwrap();
+    let vouched = vibecraft_integration_tests::token(me, serde_json::json!({ "email": "new@example.com" }));
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&vouched]).unwrap();
     assert_eq!(tx.execute(plain.as_str(), &[]).unwrap(), 1, "a plain sign-up works");
     // Nor can it verify its own address afterwards.
     let verify = "UPDATE vibecraft.users SET email_verified = now() WHERE id = vibecraft.current_user_id()";

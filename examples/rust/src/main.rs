@@ -14,9 +14,10 @@ use uuid::Uuid;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// An HS256 token, as an auth server (Supabase GoTrue, Auth.js, ...) issues it.
-fn sign_jwt(sub: Uuid, role: &str, secret: &str) -> Result<String> {
+/// It vouches for the user's address: a user signs up only with its token's `email`.
+fn sign_jwt(sub: Uuid, role: &str, email: Option<&str>, secret: &str) -> Result<String> {
     let exp = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs() + 600;
-    let claims = serde_json::json!({ "sub": sub.to_string(), "role": role, "exp": exp });
+    let claims = serde_json::json!({ "sub": sub.to_string(), "role": role, "email": email, "exp": exp });
     let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
     Ok(jsonwebtoken::encode(&jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256), &claims, &key)?)
 }
@@ -36,15 +37,15 @@ fn check(ok: bool, what: impl std::fmt::Display) -> Result<()> {
 async fn main() -> Result<()> {
     let secret = std::env::var("VIBECRAFT_JWT_SECRET")?;
     let user_id = Uuid::new_v4();
-    let user_token = sign_jwt(user_id, "authenticated", &secret)?;
+    let email = format!("rust-{}@example.com", &user_id.to_string()[..8]);
+    let user_token = sign_jwt(user_id, "authenticated", Some(&email), &secret)?;
     // The backend's own identity: role service_role may act for any user.
-    let backend_token = sign_jwt(Uuid::new_v4(), "service_role", &secret)?;
+    let backend_token = sign_jwt(Uuid::new_v4(), "service_role", None, &secret)?;
 
     let (mut client, connection) = tokio_postgres::connect(&std::env::var("DATABASE_URL")?, NoTls).await?;
     tokio::spawn(connection);
 
     let tx = signed_in(&mut client, &user_token).await?;
-    let email = format!("rust-{}@example.com", &user_id.to_string()[..8]);
     tx.execute("INSERT INTO vibecraft.users (id, email, name) VALUES ($1, $2, 'Rust example')", &[&user_id, &email])
         .await?;
     tx.commit().await?;

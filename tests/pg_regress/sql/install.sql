@@ -37,3 +37,10 @@ SELECT count(*) AS vibecraft_functions_left
 CREATE EXTENSION vibecraft CASCADE;
 SELECT split_part(vibecraft.version(), ' ', 1) = extversion AS reinstalled
   FROM pg_extension WHERE extname = 'vibecraft';
+
+-- The analytics materialized views are readable right after CREATE EXTENSION (the
+-- service role reads them; no daily_maintenance has run yet).
+SET ROLE vibecraft_service;
+SELECT (SELECT count(*) FROM vibecraft.daily_api_usage) AS daily_api_usage_rows,
+       (SELECT count(*) FROM vibecraft.framework_usage) AS framework_usage_rows;
+RESET ROLE;

@@ -34,6 +34,9 @@ UNION ALL
 SELECT format('comment %s %s', c.oid::regclass, md5(coalesce(obj_description(c.oid, 'pg_class'), '')))
   FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('r', 'v', 'm')
 UNION ALL
+SELECT format('populated %s %s', c.oid::regclass, c.relispopulated)
+  FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'm'
+UNION ALL
 SELECT format('view %s %s', c.oid::regclass, md5(pg_get_viewdef(c.oid)))
   FROM pg_class c WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind IN ('v', 'm')
 UNION ALL
