@@ -452,6 +452,12 @@ IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'secret_column_names_wrapper';
 
+-- vibecraft::triggers::restoring_dump
+CREATE OR REPLACE FUNCTION "restoring_dump"() RETURNS bool /* bool */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'restoring_dump_wrapper';
+
 -- vibecraft::triggers::updated_at::set_updated_at
 CREATE OR REPLACE FUNCTION "set_updated_at"()
 	RETURNS TRIGGER
@@ -505,7 +511,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     uid uuid := vibecraft.current_user_id();
+    claims jsonb := vibecraft.jwt_claims();
 BEGIN
+    -- A session signed in with a service API key acts as an admin only when the key
+    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
+    IF claims ? 'api_key_id' AND NOT coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'] THEN
+        RETURN false;
+    END IF;
     RETURN uid IS NOT NULL AND EXISTS (
         SELECT 1 FROM vibecraft.users u
          WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL);
@@ -580,6 +592,7 @@ BEGIN
                 SELECT p.id FROM vibecraft.projects p WHERE p.user_id = uid AND p.deleted_at IS NULL
                 UNION ALL
                 SELECT m.project_id FROM vibecraft.project_members m
+                  JOIN vibecraft.projects p ON p.id = m.project_id AND p.deleted_at IS NULL
                  WHERE m.user_id = uid AND vibecraft.project_role_rank(m.role) >= rank) x);
 END
 $$;
@@ -695,7 +708,7 @@ COMMENT ON FUNCTION vibecraft.writes_as_service() IS 'Whether the current statem
 COMMENT ON FUNCTION vibecraft.refuse_write(text, text) IS 'Raise SQLSTATE 42501 for a write a rule forbids, naming the table and the rule.';
 COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
 COMMENT ON FUNCTION vibecraft.require_may_act_for(text, uuid) IS 'Raises 42501 unless the caller may act for this user (itself, the service role, admins); 22023 for NULL.';
-COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
+COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin''); signed in with an API key, only if the key carries the admin (or *) scope.';
 COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
@@ -1052,7 +1065,8 @@ CREATE OR REPLACE TRIGGER guard_project_member BEFORE INSERT OR UPDATE OR DELETE
 CREATE POLICY invitee_or_admin_read ON vibecraft.project_invitations FOR SELECT
     USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
 CREATE POLICY admin_invites ON vibecraft.project_invitations FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]) AND invited_by = (SELECT vibecraft.current_user_id()));
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
+                AND invited_by = (SELECT vibecraft.current_user_id()) AND user_id <> invited_by);
 CREATE POLICY invitee_or_admin_delete ON vibecraft.project_invitations FOR DELETE
     USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
 
@@ -1068,7 +1082,16 @@ BEGIN
     DELETE FROM vibecraft.project_invitations i
      WHERE i.project_id = project AND i.user_id = uid AND i.expires_at > pg_catalog.now()
     RETURNING i.role, i.invited_by INTO invitation;
-    IF invitation IS NULL THEN
+    -- An invitation counts while its inviter may still invite: the service role (no
+    -- inviter), a platform admin, or an admin or the owner of the live project now.
+    IF invitation IS NULL OR NOT (
+           invitation.invited_by IS NULL
+        OR EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = invitation.invited_by AND u.system_role = 'admin')
+        OR EXISTS (SELECT 1 FROM vibecraft.projects p WHERE p.id = project AND p.deleted_at IS NULL
+                      AND (p.user_id = invitation.invited_by
+                           OR EXISTS (SELECT 1 FROM vibecraft.project_members m
+                                       WHERE m.project_id = p.id AND m.user_id = invitation.invited_by
+                                         AND vibecraft.project_role_rank(m.role) >= vibecraft.project_role_rank('admin'))))) THEN
         RAISE EXCEPTION 'vibecraft.accept_project_invitation: you have no open invitation to that project'
             USING ERRCODE = '42501';
     END IF;
@@ -1087,6 +1110,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the owner's membership row
+    END IF;
     INSERT INTO vibecraft.project_members (project_id, user_id, role)
     VALUES (NEW.id, NEW.user_id, 'owner')
     ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner';
@@ -1566,10 +1592,10 @@ BEGIN
         RAISE EXCEPTION 'vibecraft.create_api_key: unknown scope(s) %', unknown
             USING ERRCODE = '22023', HINT = 'The scopes a key may carry: SELECT vibecraft.api_key_scopes().';
     END IF;
-    -- A key carries only scopes its creator holds: staff hold all; a user signed in with
-    -- a token holds every resource scope; a caller signed in with an API key holds that
-    -- key's scopes ('*' standing for all of them).
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
+    -- A key carries only scopes its creator holds: staff signed in with a token hold all;
+    -- a user signed in with a token holds every resource scope; a caller signed in with
+    -- an API key holds that key's scopes ('*' standing for all of them), staff included.
+    IF claims ? 'api_key_id' OR NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
         held := CASE WHEN claims ? 'api_key_id'
                      THEN ARRAY(SELECT jsonb_array_elements_text(coalesce(claims -> 'scopes', '[]')))
                      ELSE array_remove(array_remove(vibecraft.api_key_scopes(), '*'), 'admin') END;
@@ -2451,6 +2477,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE vibecraft.user_stat_totals SET prompts = 0 WHERE prompts <> 0;
         RETURN NULL;
@@ -2504,6 +2533,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM vibecraft.user_provider_totals;
         RETURN NULL;
@@ -3652,11 +3684,21 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'hide_soft_deleted') THEN
             EXECUTE pg_catalog.format('DROP POLICY hide_soft_deleted ON %s', t);
         END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'soft_deleted_frozen') THEN
+            EXECUTE pg_catalog.format('DROP POLICY soft_deleted_frozen ON %s', t);
+        END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
                 '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
+                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+            -- ... and frozen: an UPDATE does not reach them (a blind UPDATE, with no WHERE
+            -- clause to apply the SELECT policies, included).
+            EXECUTE pg_catalog.format(
+                'CREATE POLICY soft_deleted_frozen ON %s AS RESTRICTIVE FOR UPDATE USING '
+                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) '
+                'WITH CHECK (deleted_at IS NULL OR deleted_at = pg_catalog.now() '
                 'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
             EXECUTE pg_catalog.format(
                 'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
@@ -3705,6 +3747,8 @@ BEGIN
 END
 $dump$;
 
+COMMENT ON FUNCTION vibecraft.restoring_dump() IS
+    'Whether this session is loading a dump (row_security = off, as pg_dump''s scripts set it, for a superuser or BYPASSRLS session user): the triggers that derive rows (owner membership, statistics totals, audit trail) stay quiet, since the dump holds those rows.';
 COMMENT ON SCHEMA vibecraft IS
     'vibecraft: schema, business rules and security helpers of an AI-product backend';
 COMMENT ON FUNCTION vibecraft.set_updated_at() IS

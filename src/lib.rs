@@ -96,6 +96,7 @@ extension_sql_file!(
         "identity_rules",
         "projects_tables",
         identity::current_user_id,
+        triggers::restoring_dump,
     ]
 );
 extension_sql_file!(
@@ -362,6 +363,7 @@ extension_sql_file!(
         "usage_tables",
         identity::is_service,
         identity::require_may_act_for_sql,
+        triggers::restoring_dump,
     ]
 );
 extension_sql_file!(

@@ -52,10 +52,10 @@ BEGIN
         RAISE EXCEPTION 'vibecraft.create_api_key: unknown scope(s) %', unknown
             USING ERRCODE = '22023', HINT = 'The scopes a key may carry: SELECT vibecraft.api_key_scopes().';
     END IF;
-    -- A key carries only scopes its creator holds: staff hold all; a user signed in with
-    -- a token holds every resource scope; a caller signed in with an API key holds that
-    -- key's scopes ('*' standing for all of them).
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
+    -- A key carries only scopes its creator holds: staff signed in with a token hold all;
+    -- a user signed in with a token holds every resource scope; a caller signed in with
+    -- an API key holds that key's scopes ('*' standing for all of them), staff included.
+    IF claims ? 'api_key_id' OR NOT (vibecraft.is_service() OR vibecraft.is_admin()) THEN
         held := CASE WHEN claims ? 'api_key_id'
                      THEN ARRAY(SELECT jsonb_array_elements_text(coalesce(claims -> 'scopes', '[]')))
                      ELSE array_remove(array_remove(vibecraft.api_key_scopes(), '*'), 'admin') END;

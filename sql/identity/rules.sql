@@ -17,7 +17,13 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     uid uuid := vibecraft.current_user_id();
+    claims jsonb := vibecraft.jwt_claims();
 BEGIN
+    -- A session signed in with a service API key acts as an admin only when the key
+    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
+    IF claims ? 'api_key_id' AND NOT coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'] THEN
+        RETURN false;
+    END IF;
     RETURN uid IS NOT NULL AND EXISTS (
         SELECT 1 FROM vibecraft.users u
          WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL);
@@ -92,6 +98,7 @@ BEGIN
                 SELECT p.id FROM vibecraft.projects p WHERE p.user_id = uid AND p.deleted_at IS NULL
                 UNION ALL
                 SELECT m.project_id FROM vibecraft.project_members m
+                  JOIN vibecraft.projects p ON p.id = m.project_id AND p.deleted_at IS NULL
                  WHERE m.user_id = uid AND vibecraft.project_role_rank(m.role) >= rank) x);
 END
 $$;
@@ -207,7 +214,7 @@ COMMENT ON FUNCTION vibecraft.writes_as_service() IS 'Whether the current statem
 COMMENT ON FUNCTION vibecraft.refuse_write(text, text) IS 'Raise SQLSTATE 42501 for a write a rule forbids, naming the table and the rule.';
 COMMENT ON FUNCTION vibecraft.require_staff(text) IS 'Raises 42501 unless the caller is an admin or the service role.';
 COMMENT ON FUNCTION vibecraft.require_may_act_for(text, uuid) IS 'Raises 42501 unless the caller may act for this user (itself, the service role, admins); 22023 for NULL.';
-COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin'').';
+COMMENT ON FUNCTION vibecraft.is_admin() IS 'Whether the signed-in user is an active platform admin (users.system_role = ''admin''); signed in with an API key, only if the key carries the admin (or *) scope.';
 COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: the token''s organization claim, else the user''s own organization.';
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';

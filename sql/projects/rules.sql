@@ -109,7 +109,8 @@ CREATE OR REPLACE TRIGGER guard_project_member BEFORE INSERT OR UPDATE OR DELETE
 CREATE POLICY invitee_or_admin_read ON vibecraft.project_invitations FOR SELECT
     USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
 CREATE POLICY admin_invites ON vibecraft.project_invitations FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]) AND invited_by = (SELECT vibecraft.current_user_id()));
+    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
+                AND invited_by = (SELECT vibecraft.current_user_id()) AND user_id <> invited_by);
 CREATE POLICY invitee_or_admin_delete ON vibecraft.project_invitations FOR DELETE
     USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
 
@@ -125,7 +126,16 @@ BEGIN
     DELETE FROM vibecraft.project_invitations i
      WHERE i.project_id = project AND i.user_id = uid AND i.expires_at > pg_catalog.now()
     RETURNING i.role, i.invited_by INTO invitation;
-    IF invitation IS NULL THEN
+    -- An invitation counts while its inviter may still invite: the service role (no
+    -- inviter), a platform admin, or an admin or the owner of the live project now.
+    IF invitation IS NULL OR NOT (
+           invitation.invited_by IS NULL
+        OR EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = invitation.invited_by AND u.system_role = 'admin')
+        OR EXISTS (SELECT 1 FROM vibecraft.projects p WHERE p.id = project AND p.deleted_at IS NULL
+                      AND (p.user_id = invitation.invited_by
+                           OR EXISTS (SELECT 1 FROM vibecraft.project_members m
+                                       WHERE m.project_id = p.id AND m.user_id = invitation.invited_by
+                                         AND vibecraft.project_role_rank(m.role) >= vibecraft.project_role_rank('admin'))))) THEN
         RAISE EXCEPTION 'vibecraft.accept_project_invitation: you have no open invitation to that project'
             USING ERRCODE = '42501';
     END IF;
@@ -144,6 +154,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the owner's membership row
+    END IF;
     INSERT INTO vibecraft.project_members (project_id, user_id, role)
     VALUES (NEW.id, NEW.user_id, 'owner')
     ON CONFLICT (project_id, user_id) DO UPDATE SET role = 'owner';

@@ -57,11 +57,21 @@ BEGIN
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'hide_soft_deleted') THEN
             EXECUTE pg_catalog.format('DROP POLICY hide_soft_deleted ON %s', t);
         END IF;
+        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'soft_deleted_frozen') THEN
+            EXECUTE pg_catalog.format('DROP POLICY soft_deleted_frozen ON %s', t);
+        END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
                 '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
+                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+            -- ... and frozen: an UPDATE does not reach them (a blind UPDATE, with no WHERE
+            -- clause to apply the SELECT policies, included).
+            EXECUTE pg_catalog.format(
+                'CREATE POLICY soft_deleted_frozen ON %s AS RESTRICTIVE FOR UPDATE USING '
+                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) '
+                'WITH CHECK (deleted_at IS NULL OR deleted_at = pg_catalog.now() '
                 'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
             EXECUTE pg_catalog.format(
                 'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
@@ -110,6 +120,8 @@ BEGIN
 END
 $dump$;
 
+COMMENT ON FUNCTION vibecraft.restoring_dump() IS
+    'Whether this session is loading a dump (row_security = off, as pg_dump''s scripts set it, for a superuser or BYPASSRLS session user): the triggers that derive rows (owner membership, statistics totals, audit trail) stay quiet, since the dump holds those rows.';
 COMMENT ON SCHEMA vibecraft IS
     'vibecraft: schema, business rules and security helpers of an AI-product backend';
 COMMENT ON FUNCTION vibecraft.set_updated_at() IS

@@ -64,6 +64,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE vibecraft.user_stat_totals SET prompts = 0 WHERE prompts <> 0;
         RETURN NULL;
@@ -117,6 +120,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM vibecraft.user_provider_totals;
         RETURN NULL;

@@ -550,6 +550,9 @@ fn audit_trigger<'a>(
             Some("Attach it with vibecraft.enable_audit(table)."),
         );
     }
+    if super::restoring_dump() {
+        return Ok(None); // the dump carries the trail as it was
+    }
     let table = load_table(data);
     // SAFETY: valid for the duration of the firing trigger.
     let tupdesc = unsafe { (*data.tg_relation).rd_att };

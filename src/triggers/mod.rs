@@ -1,4 +1,29 @@
-//! Native trigger functions: `set_updated_at` and the audit trail.
+//! Native trigger functions: `set_updated_at` and the audit trail, and how every trigger
+//! that derives rows knows that a dump is being loaded.
+
+use pgrx::prelude::*;
+use std::ffi::CStr;
 
 pub mod audit;
 pub mod updated_at;
+
+/// `vibecraft.restoring_dump()`: whether this session is loading a dump. pg_dump's and
+/// pg_restore's scripts run with `row_security = off`, under which a write to any of
+/// vibecraft's tables (all of them force row-level security) fails for a role that does
+/// not bypass it; so only a superuser or BYPASSRLS session user is ever in that state, and
+/// no one else can fake it (the session user, not the current one, is asked: a function
+/// acting with the owner's rights does not count). Triggers that derive rows (the owner's
+/// membership, statistics totals, the audit trail) stay quiet then, because the dump holds
+/// those rows already.
+#[pg_extern(stable, parallel_safe)]
+pub fn restoring_dump() -> bool {
+    // SAFETY: a read of a setting by name (NULL if unknown) and catalog checks of a role id.
+    unsafe {
+        let setting = pg_sys::GetConfigOption(c"row_security".as_ptr(), true, false);
+        if setting.is_null() || CStr::from_ptr(setting).to_bytes() != b"off" {
+            return false;
+        }
+        let session_user = pg_sys::GetSessionUserId();
+        pg_sys::superuser_arg(session_user) || pg_sys::has_bypassrls_privilege(session_user)
+    }
+}

@@ -85,7 +85,20 @@ SELECT role, invited_by = :ada AS invited_by_ada FROM vibecraft.project_invitati
 SELECT vibecraft.accept_project_invitation(:podcast);
 SELECT vibecraft.accept_project_invitation(:studio) AS joined_as;
 SELECT vibecraft.has_project_role(:studio, 'editor') AS erin_edits_studio,
-       (SELECT count(*) FROM vibecraft.project_invitations) AS open_invitations;
+       (SELECT count(*) FROM vibecraft.project_invitations WHERE user_id = :erin) AS open_invitations;
+-- An admin cannot invite itself (to keep its role past a demotion), and an invitation
+-- counts only while its inviter may still invite.
+SELECT pg_temp.sign_in(:max) AS max_admin;
+INSERT INTO vibecraft.project_invitations (project_id, user_id, role) VALUES (:studio, :max, 'admin');
+INSERT INTO vibecraft.project_invitations (project_id, user_id, role)
+VALUES (:studio, 'd1000000-0000-4000-8000-000000000005', 'admin')
+ON CONFLICT (project_id, user_id) DO NOTHING;
+DELETE FROM vibecraft.project_invitations WHERE user_id = 'd1000000-0000-4000-8000-000000000005';
+INSERT INTO vibecraft.project_invitations (project_id, user_id, role) VALUES (:studio, 'd1000000-0000-4000-8000-000000000005', 'admin');
+SELECT pg_temp.sign_in(:ada) AS ada;
+UPDATE vibecraft.project_members SET role = 'viewer' WHERE project_id = :studio AND user_id = :max;
+SELECT pg_temp.sign_in('d1000000-0000-4000-8000-000000000005') AS sam;
+SELECT vibecraft.accept_project_invitation(:studio);
 RESET ROLE;
 
 -- 4. An organization ADMIN manages its members' roles and status, its organization's
@@ -231,10 +244,26 @@ SELECT pg_temp.sign_in(:mia) AS mia_owner;
 UPDATE vibecraft.projects SET deleted_at = '2000-01-01' WHERE id = :podcast RETURNING deleted_at = now() AS stamped_now;
 SELECT count(*) AS podcast_visible FROM vibecraft.projects WHERE id = :podcast;
 UPDATE vibecraft.projects SET deleted_at = NULL WHERE id = :podcast;
+-- A deleted row is frozen (a blind UPDATE included), and its project grants no role.
+UPDATE vibecraft.projects SET description = 'changed after deletion';
+SELECT vibecraft.has_project_role(:podcast, 'viewer') AS role_in_deleted_project;
+INSERT INTO vibecraft.project_knowledge (project_id, user_id, title) VALUES (:podcast, :mia, 'into a deleted project');
 UPDATE vibecraft.users SET deleted_at = now() WHERE id = :mia;
 SELECT count(*) AS mia_visible_to_herself FROM vibecraft.users WHERE id = :mia;
 RESET ROLE;
 SELECT id = :mia AS mia, deleted_at IS NOT NULL AS soft_deleted FROM vibecraft.users WHERE id IN (:mia, :max) ORDER BY id;
+SELECT description IS DISTINCT FROM 'changed after deletion' AS deleted_project_unchanged FROM vibecraft.projects WHERE id = :podcast;
+
+-- A platform admin's API key is not an admin unless it carries the admin scope: signed in
+-- with the demo key (prompts:read, prompts:write), Ada gets no admin rights.
+SET ROLE regress_wm_app;
+SELECT set_config('request.jwt.claims', '', false) IS NOT NULL AS no_claims;
+BEGIN;
+SELECT vibecraft.authenticate_api_key('vc_test_demo0001_' || repeat('a', 43)) = :ada AS signed_in_as_ada;
+SELECT vibecraft.is_admin() AS admin_by_key;
+SELECT vibecraft.create_api_key('escalated', ARRAY['*', 'admin']);
+ROLLBACK;
+RESET ROLE;
 
 -- 10. The integrity checks agree: every write policy has a WITH CHECK, and no role but the
 -- service role holds a table-wide UPDATE.
