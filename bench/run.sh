@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make bench`: pgbench measurements of vibecraft against its peer and its floor.
-#   BENCH_SECONDS (default 5) per pgbench run, BENCH_ROUNDS (default 3) alternating rounds,
+#   BENCH_SECONDS (default 4) per pgbench run, BENCH_ROUNDS (default 5) alternating rounds,
 #   BENCH_ONLY=regex to run a subset, BENCH_OUT (default bench/results.md).
 # Every figure in the results file is measured in the run that writes it.
 . "$(dirname "$0")/../scripts/common.sh"

@@ -46,7 +46,7 @@ fn signing_key() -> [u8; 32] {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             "vibecraft signed URLs: no vibecraft.jwt_secret is configured (the signing key derives from it)",
-            Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (see the README)."),
+            Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (docs/dba.md, section 2)."),
         );
     };
     hmac_sha256(secret.to_bytes(), b"vibecraft signed storage URLs")

@@ -17,16 +17,18 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     uid uuid := vibecraft.current_user_id();
-    claims jsonb := vibecraft.jwt_claims();
+    claims jsonb;
 BEGIN
-    -- A session signed in with a service API key acts as an admin only when the key
-    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
-    IF claims ? 'api_key_id' AND NOT coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'] THEN
+    IF uid IS NULL OR NOT EXISTS (
+        SELECT 1 FROM vibecraft.users u
+         WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL) THEN
         RETURN false;
     END IF;
-    RETURN uid IS NOT NULL AND EXISTS (
-        SELECT 1 FROM vibecraft.users u
-         WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL);
+    -- A session signed in with a service API key acts as an admin only when the key
+    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
+    -- (Asked only of admins: policies call this on every statement.)
+    claims := coalesce(vibecraft.jwt_claims(), '{}');
+    RETURN NOT (claims ? 'api_key_id') OR coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'];
 END
 $$;
 

@@ -103,7 +103,12 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE OR REPLACE TRIGGER guard_user_update BEFORE UPDATE ON vibecraft.users
+-- Only for writes that name these columns: a balance change (deduct_credits) does not
+-- pay for the guard.
+CREATE OR REPLACE TRIGGER guard_user_update
+    BEFORE UPDATE OF email, role, status, name, full_name, display_name, image, avatar_url, bio,
+                     preferences, metadata, last_login_at, last_activity_at, deleted_at
+    ON vibecraft.users
     FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
 
 CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT

@@ -35,7 +35,7 @@ pub fn verify(token: &str) -> serde_json::Value {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             "vibecraft.authenticate: no JWT secret is configured",
-            Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (see the README)."),
+            Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (docs/dba.md, section 2)."),
         );
     };
     let mut validation = Validation::new(Algorithm::HS256);

@@ -2,7 +2,6 @@
 //! that derives rows knows that a dump is being loaded.
 
 use pgrx::prelude::*;
-use std::ffi::CStr;
 
 pub mod audit;
 pub mod updated_at;
@@ -17,10 +16,10 @@ pub mod updated_at;
 /// those rows already.
 #[pg_extern(stable, parallel_safe)]
 pub fn restoring_dump() -> bool {
-    // SAFETY: a read of a setting by name (NULL if unknown) and catalog checks of a role id.
+    // SAFETY: a read of the setting's variable (the audit trail asks on every row, so no
+    // lookup by name), then catalog checks of a role id.
     unsafe {
-        let setting = pg_sys::GetConfigOption(c"row_security".as_ptr(), true, false);
-        if setting.is_null() || CStr::from_ptr(setting).to_bytes() != b"off" {
+        if pg_sys::row_security {
             return false;
         }
         let session_user = pg_sys::GetSessionUserId();
