@@ -49,7 +49,7 @@ def statements(text):
 
 
 def sql_files():
-    """The extension_sql_file! invocations of src/lib.rs, in order: (line, path, requires)."""
+    """The extension_sql_file! invocations of src/lib.rs, in order: (line, path, name, requires, finalize)."""
     lib = open(f'{PROJECT}/src/lib.rs').read()
     found = []
     for m in re.finditer(r'extension_sql_file!\(\s*"\.\./(sql/[^"]+)"(.*?)\);', lib, re.S):
@@ -68,8 +68,9 @@ def items(install_sql):
     names only built-in types), sorted by Rust path; then the SQL files in an order that
     honours every `requires` of src/lib.rs, ties broken by their order there.
     """
-    files = {line: (path, name, requires) for line, path, name, requires, _ in sql_files()}
-    last = [name for _, _, name, _, finalize in sql_files() if finalize]
+    declared = sql_files()
+    files = {line: (path, name, requires) for line, path, name, requires, _ in declared}
+    last = [name for _, _, name, _, finalize in declared if finalize]
     native, sql = {}, {}
     for block in re.findall(r'/\* <begin connected objects> \*/\n(.*?)/\* </end connected objects> \*/',
                             install_sql, re.S):
@@ -84,7 +85,7 @@ def items(install_sql):
             native[rust.group(1)] = block
     for path in sorted(native):
         yield path, native[path]
-    order = [name for _, _, name, _, _ in sql_files()]
+    order = [name for _, _, name, _, _ in declared]
     done = set()
     while len(done) < len(sql):
         ready = [n for n in order if n in sql and n not in done and all(r in done or r not in sql for r in sql[n][1])]

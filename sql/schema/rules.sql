@@ -49,17 +49,8 @@ BEGIN
               WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r' LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', t);
         EXECUTE pg_catalog.format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', t);
-        -- Dropped and created again, so that a re-run installs the current definition.
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'service_all') THEN
-            EXECUTE pg_catalog.format('DROP POLICY service_all ON %s', t);
-        END IF;
+        -- (An upgrade drops every policy first: sql/migrations/before_rules.sql.)
         EXECUTE pg_catalog.format('CREATE POLICY service_all ON %s TO vibecraft_service USING (true) WITH CHECK (true)', t);
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'hide_soft_deleted') THEN
-            EXECUTE pg_catalog.format('DROP POLICY hide_soft_deleted ON %s', t);
-        END IF;
-        IF EXISTS (SELECT 1 FROM pg_catalog.pg_policy p WHERE p.polrelid = t AND p.polname = 'soft_deleted_frozen') THEN
-            EXECUTE pg_catalog.format('DROP POLICY soft_deleted_frozen ON %s', t);
-        END IF;
         IF EXISTS (SELECT 1 FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid = t AND a.attname = 'deleted_at' AND NOT a.attisdropped) THEN
             EXECUTE pg_catalog.format(
