@@ -79,6 +79,32 @@ UPDATE vibecraft.ai_providers SET id = md5('vibecraft.ai_providers:' || name)::u
 -- @since 0.2.0
 UPDATE vibecraft.prompt_frameworks SET id = md5('vibecraft.prompt_frameworks:' || name)::uuid WHERE is_system;
 
+-- One rule per action and plan; a rule with no plan holds for every plan. A signed-in
+-- caller's check_rate_limit(user, action) uses the rule for the user's plan, else the
+-- one for every plan; only the service role may pass limits of its own.
+-- @since 0.2.0
+CREATE TABLE vibecraft.rate_limit_rules (
+    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    action      varchar(200) NOT NULL CHECK (action <> ''),
+    plan        varchar(30) CHECK (plan IN ('free', 'basic', 'pro', 'enterprise')),
+    limit_count integer NOT NULL CHECK (limit_count > 0),
+    time_window interval NOT NULL CHECK (time_window >= interval '1 second' AND time_window <= interval '366 days'),
+    description text CHECK (octet_length(description) <= 1000),
+    is_system   boolean NOT NULL DEFAULT false,
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- @since 0.2.0
+CREATE UNIQUE INDEX rate_limit_rules_action_plan_key ON vibecraft.rate_limit_rules (action, coalesce(plan, ''));
+
+-- The limits of writes that need no sign-in (feedback forms, error reports): all
+-- anonymous callers of one table share one budget per window.
+-- @since 0.2.0
+INSERT INTO vibecraft.rate_limit_rules (action, limit_count, time_window, description, is_system) VALUES
+    ('anon_insert:feedback', 60, '1 minute', 'Anonymous feedback rows, all anonymous callers together', true),
+    ('anon_insert:error_logs', 300, '1 minute', 'Anonymous error reports, all anonymous callers together', true);
+
 -- Installed rows get the same ids in every database (derived from their names), so
 -- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
@@ -227,6 +253,15 @@ CREATE OR REPLACE FUNCTION "validate_api_key"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'validate_api_key_wrapper';
+
+-- vibecraft::background::vacuum_in_background
+CREATE OR REPLACE FUNCTION "vacuum_in_background"(
+	"analyze" bool, /* bool */
+	"wait" bool /* bool */
+) RETURNS bool /* bool */
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'vacuum_in_background_wrapper';
 
 -- vibecraft::credits::add_credits
 CREATE OR REPLACE FUNCTION "add_credits"(
@@ -397,8 +432,8 @@ AS 'MODULE_PATHNAME', 'check_provider_rate_limit_wrapper';
 CREATE OR REPLACE FUNCTION "check_rate_limit"(
 	"user_uuid" uuid, /* Option < pgrx :: Uuid > */
 	"action_type" TEXT, /* Option < & str > */
-	"limit_count" INT, /* Option < i32 > */
-	"time_window" interval /* Option < pgrx :: datum :: Interval > */
+	"limit_count" INT DEFAULT NULL, /* Option < i32 > */
+	"time_window" interval DEFAULT NULL /* Option < pgrx :: datum :: Interval > */
 ) RETURNS bool /* bool */
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
@@ -421,6 +456,25 @@ CREATE OR REPLACE FUNCTION "rate_limit_state"() RETURNS TABLE (
 STRICT VOLATILE PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'rate_limit_state_wrapper';
+
+-- vibecraft::realtime::realtime_signature
+CREATE OR REPLACE FUNCTION "realtime_signature"(
+	"channel" TEXT, /* & str */
+	"event" TEXT /* & str */
+) RETURNS TEXT /* Option < String > */
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'realtime_signature_wrapper';
+
+-- vibecraft::realtime::realtime_signature_matches
+CREATE OR REPLACE FUNCTION "realtime_signature_matches"(
+	"channel" TEXT, /* & str */
+	"event" TEXT, /* & str */
+	"signature" TEXT /* Option < & str > */
+) RETURNS bool /* bool */
+STABLE PARALLEL SAFE
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'realtime_signature_matches_wrapper';
 
 -- vibecraft::storage::sign_url
 CREATE OR REPLACE FUNCTION "sign_url"(
@@ -451,6 +505,12 @@ CREATE OR REPLACE FUNCTION "secret_column_names"() RETURNS TEXT[] /* Vec < & '_ 
 IMMUTABLE STRICT PARALLEL SAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'secret_column_names_wrapper';
+
+-- vibecraft::triggers::public_writes::guard_public_write
+CREATE OR REPLACE FUNCTION "guard_public_write"()
+	RETURNS TRIGGER
+	LANGUAGE c
+	AS 'MODULE_PATHNAME', 'guard_public_write_wrapper';
 
 -- vibecraft::triggers::restoring_dump
 CREATE OR REPLACE FUNCTION "restoring_dump"() RETURNS bool /* bool */
@@ -1266,7 +1326,9 @@ CREATE POLICY member_read ON vibecraft.executions FOR SELECT
     USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
-                AND user_id = (SELECT vibecraft.current_user_id()));
+                AND user_id = (SELECT vibecraft.current_user_id())
+                -- an agent the caller can see: a deleted one answers as a missing one
+                AND EXISTS (SELECT 1 FROM vibecraft.agents a WHERE a.id = agent_id));
 CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
     USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
@@ -1281,12 +1343,14 @@ CREATE POLICY visible ON vibecraft.canvases FOR SELECT
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+                AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
+                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    WITH CHECK ((user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                 OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
@@ -1846,12 +1910,15 @@ AS $$
 DECLARE
     o record;
 BEGIN
-    SELECT id, user_id, status INTO o FROM vibecraft.orders WHERE id = order_id FOR UPDATE;
+    -- Only orders the caller may cancel are looked at, so another user's order and one
+    -- that does not exist get the same answer.
+    SELECT id, user_id, status INTO o FROM vibecraft.orders
+     WHERE id = order_id AND (vibecraft.is_service() OR vibecraft.is_admin() OR user_id = vibecraft.current_user_id())
+       FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'vibecraft.cancel_order: no such order' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'vibecraft.cancel_order: no such order of yours' USING ERRCODE = '42501';
     END IF;
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()
-            OR (o.user_id = vibecraft.current_user_id() AND o.status = 'pending')) THEN
+    IF NOT (vibecraft.is_service() OR vibecraft.is_admin() OR o.status = 'pending') THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: you may cancel only your own pending orders'
             USING ERRCODE = '42501';
     END IF;
@@ -2009,7 +2076,10 @@ GRANT SELECT ON vibecraft.payments, vibecraft.downloads TO vibecraft_authenticat
 
 -- The functions are native (src/rate_limit.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) IS
-    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. A user for itself; the service role and admins for anyone. Needs vibecraft in shared_preload_libraries.';
+    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. The limit is the action''s rule in vibecraft.rate_limit_rules (for the user''s plan, else for every plan); only the service role may pass limit_count and time_window of its own. A user for itself; the service role and admins for anyone. A subject holds at most 8 live limits (53400 beyond). Needs vibecraft in shared_preload_libraries.';
+
+COMMENT ON TABLE vibecraft.rate_limit_rules IS
+    'The limits check_rate_limit holds signed-in callers to: action, plan (NULL: every plan), limit_count per time_window. anon_insert:<table> rules limit anonymous inserts into a table, all anonymous callers together. The service role manages them.';
 
 COMMENT ON FUNCTION vibecraft.check_api_key_rate_limit(uuid) IS
     'The same limiter for an API key, with the key''s rate_limit_per_minute (no limit set: always true).';
@@ -2023,7 +2093,13 @@ COMMENT ON FUNCTION vibecraft.compact_rate_limits() IS
 COMMENT ON FUNCTION vibecraft.rate_limit_state() IS
     'The shared rate-limit table: slots in total and in use, calls admitted and refused since the server started.';
 
+-- The rules are the service role's (its service_all policy); signed-in users may read
+-- them, to know their limits. The functions read them with the owner's rights.
+CREATE POLICY signed_in_read ON vibecraft.rate_limit_rules FOR SELECT TO vibecraft_authenticated USING (true);
+
 -- Privileges.
+GRANT SELECT, INSERT, UPDATE, DELETE ON vibecraft.rate_limit_rules TO vibecraft_service;
+GRANT SELECT ON vibecraft.rate_limit_rules TO vibecraft_authenticated;
 GRANT EXECUTE ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.check_api_key_rate_limit(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.check_provider_rate_limit(text, uuid) TO vibecraft_authenticated, vibecraft_service;
@@ -2228,13 +2304,15 @@ CREATE POLICY admin_records ON vibecraft.admin_logs FOR INSERT
     WITH CHECK (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND admin_user_id = (SELECT vibecraft.current_user_id()));
 
 -- Error reports: anyone, anon included, reports them (signed-in users only as
--- themselves); resolution is staff's (column grants). Performance metrics: signed-in users.
+-- themselves, and only about projects they can see: a hidden project then answers as a
+-- missing one does); resolution is staff's (column grants). Performance metrics: signed-in users.
 CREATE POLICY own_or_staff_read ON vibecraft.error_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 CREATE POLICY anyone_reports ON vibecraft.error_logs FOR INSERT
-    WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK ((user_id IS NULL
+                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
 CREATE POLICY staff_resolves ON vibecraft.error_logs FOR UPDATE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
     WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
@@ -2248,7 +2326,8 @@ CREATE POLICY anyone_reports ON vibecraft.performance_metrics FOR INSERT
 CREATE POLICY own_rows ON vibecraft.user_activity FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY own_insert ON vibecraft.user_activity FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
 
 
 -- Privileges.
@@ -3206,8 +3285,9 @@ END
 $$;
 
 -- For the DBA: sizes, row estimates, dead tuples and index use of vibecraft's tables,
--- and the slowest statements when pg_stat_statements is installed (its texts are
--- normalised: constants, and so secrets, are replaced by $n).
+-- and the slowest statements when pg_stat_statements is installed. Statement texts go
+-- to superusers only, and never a utility statement's (pg_stat_statements keeps those
+-- verbatim: ALTER ROLE ... PASSWORD, SET of a secret); others see ids and figures.
 CREATE OR REPLACE FUNCTION vibecraft.get_database_stats()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -3224,10 +3304,13 @@ BEGIN
         EXECUTE format(
             'SELECT coalesce(jsonb_agg(s), ''[]'') FROM (
                 SELECT queryid, calls, round(total_exec_time::numeric, 3) AS total_ms,
-                       round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(query, 300) AS query
+                       round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+                       CASE WHEN $1 AND query ~* ''^[[:space:](]*(select|insert|update|delete|with|values|table|merge)[[:space:]]''
+                            THEN left(query, 300) END AS query
                   FROM %I.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                  ORDER BY mean_exec_time DESC LIMIT 10) s', pgss_schema)
-        INTO slowest;
+        INTO slowest
+        USING (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user);
     END IF;
     RETURN jsonb_build_object(
         'database', current_database(),
@@ -3252,6 +3335,113 @@ BEGIN
                                    ELSE 'installed' END);
 END
 $$;
+
+-- The tables vibecraft keeps up: its own, and every table with its audit trail.
+CREATE OR REPLACE FUNCTION vibecraft.maintained_tables()
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+     WHERE c.relkind = 'r'
+       AND (c.relnamespace = 'vibecraft'::regnamespace
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'vibecraft_audit'))
+     ORDER BY c.relnamespace, c.relname
+$$;
+
+-- ANALYZE runs inside a transaction, so this one does the work itself and returns
+-- when it is done.
+CREATE OR REPLACE FUNCTION vibecraft.analyze_all_tables()
+RETURNS TABLE (table_name text, last_analyze timestamptz, live_tuples bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+BEGIN
+    PERFORM vibecraft.require_staff('analyze_all_tables');
+    FOR t IN SELECT m FROM vibecraft.maintained_tables() m LOOP
+        EXECUTE pg_catalog.format('ANALYZE %s', t);
+    END LOOP;
+    PERFORM pg_catalog.pg_stat_clear_snapshot();
+    RETURN QUERY
+        SELECT m::text, greatest(s.last_analyze, s.last_autoanalyze), s.n_live_tup
+          FROM vibecraft.maintained_tables() m JOIN pg_catalog.pg_stat_all_tables s ON s.relid = m;
+END
+$$;
+
+-- VACUUM cannot run inside a transaction or a function, so a background worker of
+-- vibecraft's own runs it (src/background.rs). wait => true (the default) returns once
+-- it is done, with each table's last vacuum and dead tuples; wait => false returns at
+-- once (watch pg_stat_user_tables.last_vacuum). Called inside the caller's transaction
+-- it works too: the worker's VACUUM is a transaction of its own, and it can remove only
+-- rows that every snapshot, the caller's included, sees as dead.
+CREATE OR REPLACE FUNCTION vibecraft.vacuum_all_tables(also_analyze boolean DEFAULT true, wait boolean DEFAULT true)
+RETURNS TABLE (table_name text, last_vacuum timestamptz, dead_tuples bigint, live_tuples bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM vibecraft.require_staff('vacuum_all_tables');
+    IF also_analyze IS NULL OR wait IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: also_analyze and wait must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT vibecraft.vacuum_in_background(also_analyze, wait) THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: no background worker could be started'
+            USING ERRCODE = '53000',
+                  HINT = 'vibecraft must be in shared_preload_libraries, the server not in recovery, and max_worker_processes must have a free slot; or run VACUUM (ANALYZE) from psql or pg_cron (vibecraft.schedule_maintenance()).';
+    END IF;
+    PERFORM pg_catalog.pg_stat_clear_snapshot();
+    RETURN QUERY
+        SELECT m::text, greatest(s.last_vacuum, s.last_autovacuum), s.n_dead_tup, s.n_live_tup
+          FROM vibecraft.maintained_tables() m JOIN pg_catalog.pg_stat_all_tables s ON s.relid = m;
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.maintained_tables() IS
+    'The tables vibecraft keeps up: those of schema vibecraft and every table with its audit trail (enable_audit).';
+COMMENT ON FUNCTION vibecraft.analyze_all_tables() IS
+    'ANALYZE every table of vibecraft.maintained_tables(), then return each with its last analyze and live tuples. Admins and the service role.';
+COMMENT ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) IS
+    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. 53000 when no worker can be started. Admins and the service role.';
+COMMENT ON FUNCTION vibecraft.vacuum_in_background(boolean, boolean) IS
+    'Internal to vacuum_all_tables: start the VACUUM worker; false when none could be started.';
+
+-- Timeouts for a login role of the API (docs/dba.md, section 3): a stalled or careless
+-- client then gives its locks back. Runs as the caller (ALTER ROLE needs CREATEROLE
+-- or superuser). A session may still SET them otherwise: against a hostile session the
+-- LOCK TABLE guard (src/table_locks.rs) and the out-of-transaction usage flush protect.
+CREATE OR REPLACE FUNCTION vibecraft.apply_role_timeouts(
+    login_role regrole,
+    statement_timeout interval DEFAULT '30 seconds',
+    lock_timeout interval DEFAULT '5 seconds',
+    idle_in_transaction_session_timeout interval DEFAULT '60 seconds')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = login_role);
+    setting record;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.apply_role_timeouts: login_role must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOR setting IN SELECT * FROM (VALUES ('statement_timeout', statement_timeout), ('lock_timeout', lock_timeout),
+                                         ('idle_in_transaction_session_timeout', idle_in_transaction_session_timeout)) v(k, v) LOOP
+        IF setting.v IS NULL OR setting.v <= interval '0' THEN
+            RAISE EXCEPTION 'vibecraft.apply_role_timeouts: % must be a positive interval', setting.k USING ERRCODE = '22023';
+        END IF;
+        EXECUTE pg_catalog.format('ALTER ROLE %I SET %s = %L', name, setting.k,
+                                  (pg_catalog.date_part('epoch', setting.v) * 1000)::bigint || 'ms');
+    END LOOP;
+    RETURN pg_catalog.format('%s: statement_timeout %s, lock_timeout %s, idle_in_transaction_session_timeout %s (from its next login)',
+                             name, statement_timeout, lock_timeout, idle_in_transaction_session_timeout);
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.apply_role_timeouts(regrole, interval, interval, interval) IS
+    'For the DBA: set statement_timeout, lock_timeout and idle_in_transaction_session_timeout on a login role of the API (defaults 30 s, 5 s, 60 s), from its next login. Needs CREATEROLE or superuser.';
 
 -- Register the daily run and a nightly VACUUM with pg_cron, when it is installed.
 CREATE OR REPLACE FUNCTION vibecraft.schedule_maintenance(cron text DEFAULT '17 3 * * *')
@@ -3293,7 +3483,7 @@ COMMENT ON FUNCTION vibecraft.daily_maintenance() IS
     'The daily run: expire downloads, sessions, verification tokens and API keys; delete history past each user''s retention (auto_cleanup); archive old logs; flush key usage; compact rate-limit state; refresh materialized views; ANALYZE what changed. Returns a report (also written to admin_logs).';
 
 COMMENT ON FUNCTION vibecraft.get_database_stats() IS
-    'For the DBA: database size; per table size, row estimate, live and dead tuples, scans; per index size and use; the slowest statements when pg_stat_statements is installed.';
+    'For the DBA: database size; per table size, row estimate, live and dead tuples, scans; per index size and use; the slowest statements when pg_stat_statements is installed (their texts for superusers only, never a utility statement''s).';
 
 COMMENT ON FUNCTION vibecraft.schedule_maintenance(text) IS
     'Register daily_maintenance and a VACUUM (ANALYZE) of the busy tables with pg_cron; says so plainly when pg_cron is not installed.';
@@ -3302,6 +3492,8 @@ COMMENT ON FUNCTION vibecraft.schedule_maintenance(text) IS
 GRANT EXECUTE ON FUNCTION vibecraft.daily_maintenance() TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.archive_old_admin_logs(interval) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_database_stats() TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.analyze_all_tables() TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.schedule_maintenance(text) TO vibecraft_service;
 
 -- ---- sql/realtime/rules.sql
@@ -3315,7 +3507,10 @@ GRANT EXECUTE ON FUNCTION vibecraft.schedule_maintenance(text) TO vibecraft_serv
 -- for a rolled-back one. The payload is small and holds no row contents: table, op, id,
 -- owner and the names of changed columns (secret columns left out), so a client fetches
 -- the row itself through RLS. NOTIFY has no access control: any role that can connect
--- can LISTEN and see which ids changed and whose they are.
+-- can LISTEN and see which ids changed and whose they are, and can NOTIFY a forged event;
+-- so each event carries `at` (the commit's transaction time, ms since 1970) and `sig`, an
+-- HMAC under a key derived from the JWT secret (src/realtime.rs), which a listener checks
+-- with verify_realtime_event(channel, payload) before it acts on the event.
 
 -- SECURITY DEFINER so that any writer of the table can publish, whatever it may execute.
 CREATE OR REPLACE FUNCTION vibecraft.publish_change()
@@ -3326,6 +3521,7 @@ AS $$
 DECLARE
     row_now jsonb := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END;
     changed text[];
+    event jsonb;
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         SELECT coalesce(array_agg(n.key ORDER BY n.key), '{}') INTO changed
@@ -3336,12 +3532,15 @@ BEGIN
             RETURN NULL; -- nothing changed
         END IF;
     END IF;
-    PERFORM pg_notify(TG_ARGV[0], jsonb_build_object(
+    event := jsonb_build_object(
         'table', TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME,
         'op', lower(TG_OP),
         'id', row_now -> 'id',
         'owner', coalesce(row_now -> 'user_id', row_now -> 'owner_id', row_now -> 'created_by'),
-        'changed', to_jsonb(changed))::text);
+        'changed', to_jsonb(changed),
+        'at', pg_catalog.floor(pg_catalog.date_part('epoch', pg_catalog.now()) * 1000)::bigint);
+    PERFORM pg_notify(TG_ARGV[0], (event || jsonb_build_object(
+        'sig', vibecraft.realtime_signature(TG_ARGV[0], event::text)))::text);
     RETURN NULL;
 END
 $$;
@@ -3384,7 +3583,25 @@ END
 $$;
 
 COMMENT ON FUNCTION vibecraft.publish_change() IS
-    'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed} (no row contents, no secret column names).';
+    'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed, at, sig} (no row contents, no secret column names; sig is checked by verify_realtime_event).';
+
+-- Whether a payload received on a channel is an event the database sent there.
+CREATE OR REPLACE FUNCTION vibecraft.verify_realtime_event(channel text, payload text)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(vibecraft.realtime_signature_matches(channel, (e OPERATOR(pg_catalog.-) 'sig'::text)::text,
+                                                         e OPERATOR(pg_catalog.->>) 'sig'), false)
+      FROM (SELECT payload::jsonb AS e) p
+$$;
+
+COMMENT ON FUNCTION vibecraft.verify_realtime_event(text, text) IS
+    'True when payload is an event that publish_change sent on channel: its sig is the HMAC of the rest under a key derived from vibecraft.jwt_secret. NOTIFY lets anyone send anything, so check each event before acting on it, and drop events whose at (ms since 1970) is old, to refuse replays.';
+COMMENT ON FUNCTION vibecraft.realtime_signature(text, text) IS
+    'The signature publish_change adds to an event; callable by the extension owner only (whoever can call it can forge events).';
+COMMENT ON FUNCTION vibecraft.realtime_signature_matches(text, text, text) IS
+    'Constant-time check of an event signature; verify_realtime_event calls it.';
 
 COMMENT ON FUNCTION vibecraft.enable_realtime(regclass) IS
     'Publish every committed change of a table on the channel it returns (''realtime:<schema>.<table>''): table, op, id, owner, changed columns. Payloads carry no row contents; any role that can connect can LISTEN.';
@@ -3396,6 +3613,8 @@ COMMENT ON FUNCTION vibecraft.secret_column_names() IS
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.enable_realtime(regclass) TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.disable_realtime(regclass) TO vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.verify_realtime_event(text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.realtime_signature_matches(text, text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 
 -- ---- sql/demo/rules.sql
 -- vibecraft.seed_demo_data(): the ValueCanvas demo (3 organizations, 5 users with ADMIN,
@@ -3726,6 +3945,34 @@ BEGIN
 END
 $attach$;
 
+-- vibecraft.guard_public_write() (native, src/triggers/public_writes.rs) on every table
+-- the anonymous or signed-in roles may write: a size limit per row, and a rate limit on
+-- anonymous inserts. Tables they may not write do without it.
+DO $guard$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass AS rel,
+               bool_or(pg_catalog.has_table_privilege(r.role, c.oid, 'INSERT')
+                       OR pg_catalog.has_any_column_privilege(r.role, c.oid, 'INSERT, UPDATE')) AS writable
+          FROM pg_catalog.pg_class c
+         CROSS JOIN (VALUES ('vibecraft_anon'), ('vibecraft_authenticated')) AS r(role)
+         WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r'
+         GROUP BY c.oid
+         ORDER BY c.oid::regclass::text
+    LOOP
+        IF t.writable THEN
+            EXECUTE pg_catalog.format(
+                'CREATE OR REPLACE TRIGGER guard_public_write BEFORE INSERT OR UPDATE ON %s '
+                'FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_public_write()', t.rel);
+        ELSE
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS guard_public_write ON %s', t.rel);
+        END IF;
+    END LOOP;
+END
+$guard$;
+
 -- pg_dump keeps the rows users add. Reference tables hold rows installed by the
 -- extension (is_system) that CREATE EXTENSION re-creates, so only the others are dumped.
 DO $dump$
@@ -3749,6 +3996,8 @@ COMMENT ON FUNCTION vibecraft.restoring_dump() IS
     'Whether this session is loading a dump (row_security = off, as pg_dump''s scripts set it, for a superuser or BYPASSRLS session user): the triggers that derive rows (owner membership, statistics totals, audit trail) stay quiet, since the dump holds those rows.';
 COMMENT ON SCHEMA vibecraft IS
     'vibecraft: schema, business rules and security helpers of an AI-product backend';
+COMMENT ON FUNCTION vibecraft.guard_public_write() IS
+    'Trigger on every table the anonymous and signed-in roles may write: a row holds at most vibecraft.max_row_bytes (signed in) or vibecraft.max_anonymous_row_bytes (anonymous) bytes, and anonymous inserts follow the anon_insert:<table> rule of vibecraft.rate_limit_rules; the service role is not held to either.';
 COMMENT ON FUNCTION vibecraft.set_updated_at() IS
     'Trigger: BEFORE UPDATE ... FOR EACH ROW, sets updated_at (or the column named by the trigger argument) to the transaction time. Native; a drop-in for contrib moddatetime.';
 COMMENT ON FUNCTION vibecraft.uuid_generate_v7() IS 'A time-ordered UUID (version 7), strictly increasing within a connection; the key of log tables.';

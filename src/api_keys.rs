@@ -2,14 +2,22 @@
 //! SHA-256 only, with the visible prefix `vc_live_<id>` for display.
 //!
 //! Usage counting: a validation does not write. Each backend counts uses in memory and
-//! adds them to `api_keys.usage_count` / `last_used_at`
+//! hands them to a queue in shared memory
 //!   * in the next validation once its oldest uncounted use is `FLUSH_AFTER_MS` old,
-//!   * when the connection closes (one short transaction at backend exit),
-//!   * when `vibecraft.flush_api_key_usage()` runs (daily maintenance calls it).
+//!   * when the connection closes,
+//!   * when `vibecraft.flush_api_key_usage()` runs (daily maintenance calls it);
+//! a background worker of vibecraft's own (background.rs) then adds them to
+//! `api_keys.usage_count` / `last_used_at` in a transaction of its own, skipping rows
+//! that someone holds locked (their uses wait for the next flush).
 //!
-//! So counts are exact within about five seconds on a busy connection and exact once the
-//! connection closes or a flush runs; a hot key validated by many clients never
-//! serialises on its row. A flush inside a transaction that aborts is kept for later.
+//! So no row lock is ever taken inside a caller's transaction: a client that validates
+//! a key and keeps its transaction open pins nothing, and neither the service's
+//! validation of the key nor its owner's revoke_api_key waits for it. Counts are exact
+//! within about five seconds on a busy connection and once the connection closes or a
+//! flush runs; a hot key validated by many clients never serialises on its row.
+//! Without shared_preload_libraries there is no queue: the uses are then added in the
+//! caller's transaction, as before 0.2.0 (a flush inside a transaction that aborts is
+//! kept for later).
 //!
 //! Both the lookup and the count run with the rights of the owner of vibecraft.api_keys
 //! (owner_rights.rs), so validation works for callers who may not read or write other
@@ -28,6 +36,239 @@ use std::collections::HashMap;
 use std::ffi::CStr;
 
 const FLUSH_AFTER_MS: i64 = 5000;
+/// Pending (database, key) entries the shared queue holds; beyond that a backend keeps
+/// its uses until there is room.
+const QUEUE: usize = 4096;
+/// Most entries one flush writes.
+const BATCH: usize = 1000;
+/// A flush worker that has not finished after this long is presumed gone.
+const WORKER_PRESUMED_GONE_MS: i64 = 60_000;
+
+/// Uses of one key in one database waiting to be counted; `uses == 0` marks a free entry.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct PendingUse {
+    database: u32,
+    key: [u8; 16],
+    uses: i64,
+    last: i64,
+}
+
+/// Databases with a flush worker running, and when it started (a worker connects to one
+/// database, so each has its own).
+const WORKERS: usize = 64;
+
+#[repr(C)]
+struct Queue {
+    lock: *mut pg_sys::LWLock,
+    workers: [(u32, i64); WORKERS],
+    entries: [PendingUse; QUEUE],
+}
+
+impl Queue {
+    /// Mark a worker for `database` as starting, unless one runs; false when one does.
+    fn claim_worker(&mut self, database: u32, now: i64, even_if_running: bool) -> bool {
+        let running = |w: &(u32, i64)| w.0 == database && w.1 != 0 && now - w.1 < WORKER_PRESUMED_GONE_MS * 1000;
+        if !even_if_running && self.workers.iter().any(running) {
+            return false;
+        }
+        let slot = self.workers.iter().position(|w| w.0 == database).unwrap_or_else(|| {
+            // A free entry, else the one started longest ago.
+            (0..WORKERS).min_by_key(|&i| self.workers[i].1).unwrap()
+        });
+        self.workers[slot] = (database, now);
+        true
+    }
+
+    fn release_worker(&mut self, database: u32) {
+        for w in self.workers.iter_mut().filter(|w| w.0 == database) {
+            *w = (0, 0);
+        }
+    }
+
+    fn has_pending(&self, database: u32) -> bool {
+        self.entries.iter().any(|e| e.uses != 0 && e.database == database)
+    }
+}
+
+static mut SHARED: *mut Queue = std::ptr::null_mut();
+const TRANCHE: &CStr = c"vibecraft_api_key_usage";
+
+/// The shared block's name and size, for shared_memory.rs.
+pub fn shared_block() -> (&'static CStr, usize) {
+    (TRANCHE, size_of::<Queue>())
+}
+
+/// Attach the queue (shared_memory.rs's startup hook).
+pub unsafe fn attach(block: unsafe fn(&CStr, usize) -> (*mut u8, *mut pg_sys::LWLock, bool)) {
+    // SAFETY: called from the startup hook under AddinShmemInitLock.
+    unsafe {
+        let (at, lock, fresh) = block(TRANCHE, size_of::<Queue>());
+        let queue = at.cast::<Queue>();
+        if fresh {
+            (*queue).lock = lock;
+        }
+        SHARED = queue;
+    }
+}
+
+/// The queue, locked, for the length of a closure.
+fn with_queue<T>(f: impl FnOnce(&mut Queue) -> T) -> Option<T> {
+    // SAFETY: SHARED is set by the startup hook in every process forked after it; the
+    // lock guards the queue; nothing in `f` can raise an error.
+    unsafe {
+        let queue = SHARED;
+        if queue.is_null() {
+            return None;
+        }
+        pg_sys::LWLockAcquire((*queue).lock, pg_sys::LWLockMode::LW_EXCLUSIVE);
+        let result = f(&mut *queue);
+        pg_sys::LWLockRelease((*queue).lock);
+        Some(result)
+    }
+}
+
+fn database() -> u32 {
+    // SAFETY: a plain read of the backend's database id.
+    unsafe { pg_sys::MyDatabaseId }.to_u32()
+}
+
+/// Add uses to the queue; what does not fit is given back.
+fn enqueue(database: u32, uses: HashMap<[u8; 16], (i64, i64)>) -> HashMap<[u8; 16], (i64, i64)> {
+    with_queue(|q| {
+        let mut left = HashMap::new();
+        for (key, (n, t)) in uses {
+            let entries = &mut q.entries;
+            if let Some(e) = entries.iter_mut().find(|e| e.uses != 0 && e.database == database && e.key == key) {
+                e.uses += n;
+                e.last = e.last.max(t);
+            } else if let Some(e) = entries.iter_mut().find(|e| e.uses == 0) {
+                *e = PendingUse { database, key, uses: n, last: t };
+            } else {
+                left.insert(key, (n, t));
+            }
+        }
+        left
+    })
+    .unwrap_or_default()
+}
+
+/// Take up to BATCH entries of one database off the queue.
+fn take_batch(database: u32) -> Vec<PendingUse> {
+    with_queue(|q| {
+        let mut batch = Vec::new();
+        for e in q.entries.iter_mut().filter(|e| e.uses != 0 && e.database == database) {
+            batch.push(*e);
+            e.uses = 0;
+            if batch.len() == BATCH {
+                break;
+            }
+        }
+        batch
+    })
+    .unwrap_or_default()
+}
+
+fn put_back(batch: &[PendingUse]) {
+    let mut by_database: HashMap<u32, HashMap<[u8; 16], (i64, i64)>> = HashMap::new();
+    for e in batch {
+        by_database.entry(e.database).or_default().insert(e.key, (e.uses, e.last));
+    }
+    for (database, uses) in by_database {
+        let left = enqueue(database, uses);
+        if !left.is_empty() {
+            pgrx::warning!("vibecraft: the API key usage queue is full; {} keys' uses were not counted", left.len());
+        }
+    }
+}
+
+/// Start a flush worker for this database unless one is running; `wait` waits for it.
+/// False when no worker could be started.
+fn start_flush_worker(wait: bool) -> bool {
+    let database = database();
+    let claimed = with_queue(|q| q.claim_worker(database, ids::now(), wait));
+    match claimed {
+        None => false,
+        // One runs already: it drains the queue until nothing of this database is left.
+        Some(false) => true,
+        Some(true) => {
+            let started = crate::background::start(crate::background::Job::FlushApiKeyUsage, wait);
+            if !started {
+                with_queue(|q| q.release_worker(database));
+            }
+            started
+        }
+    }
+}
+
+/// In the flush worker: count one batch of this database's queued uses, in a
+/// transaction of the worker's own; rows locked by someone are skipped and their uses
+/// go back to the queue. Returns how many uses were written.
+pub fn flush_in_worker() -> i64 {
+    let database = database();
+    let mut written = 0;
+    loop {
+        let batch = take_batch(database);
+        if batch.is_empty() {
+            with_queue(|q| q.release_worker(database));
+            break;
+        }
+        let outcome = PgTryBuilder::new(|| {
+            pgrx::bgworkers::BackgroundWorker::transaction(|| {
+                let ids: Vec<pgrx::Uuid> = batch.iter().map(|e| pgrx::Uuid::from_bytes(e.key)).collect();
+                let uses: Vec<i64> = batch.iter().map(|e| e.uses).collect();
+                let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch.iter().map(|e| timestamptz(e.last)).collect();
+                let counted: Vec<[u8; 16]> = COUNT_USES_UNLESS_LOCKED.run(&[ids.clone().into(), uses.into(), last.into()], |t| {
+                    t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect()
+                });
+                let left: Vec<pgrx::Uuid> = ids.into_iter().filter(|id| !counted.contains(id.as_bytes())).collect();
+                let still_there: Vec<[u8; 16]> = if left.is_empty() {
+                    Vec::new()
+                } else {
+                    KEYS_THAT_EXIST.run(&[left.into()], |t| {
+                        t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect()
+                    })
+                };
+                (counted, still_there)
+            })
+        })
+        .catch_others(|e| {
+            // SAFETY: ends the failed transaction, as PostgreSQL's own workers do.
+            unsafe { pg_sys::AbortCurrentTransaction() };
+            pgrx::warning!("vibecraft: API key uses could not be counted now, will retry: {e:?}");
+            (Vec::new(), batch.iter().map(|e| e.key).collect())
+        })
+        .execute();
+        let (counted, locked) = outcome;
+        written += batch.iter().filter(|e| counted.contains(&e.key)).map(|e| e.uses).sum::<i64>();
+        // Uses of keys that someone holds locked wait for the next flush; uses of keys
+        // deleted in the meantime are dropped with them.
+        let back: Vec<PendingUse> = batch.iter().filter(|e| locked.contains(&e.key)).copied().collect();
+        put_back(&back);
+        // Done when nothing of this database is queued any more (uses queued while this
+        // worker ran included), or when what is left waits for a locked row. Deciding and
+        // releasing under one lock: a backend that queues after this sees no worker and
+        // starts one.
+        let stuck = !back.is_empty();
+        let done = with_queue(|q| {
+            let done = stuck || !q.has_pending(database);
+            if done {
+                q.release_worker(database);
+            }
+            done
+        })
+        .unwrap_or(true);
+        if done {
+            break;
+        }
+    }
+    written
+}
+
+fn timestamptz(t: i64) -> pgrx::datum::TimestampWithTimeZone {
+    // SAFETY: a TimestampTz is an int8 datum.
+    unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(t), false).unwrap() }
+}
 
 #[derive(Default)]
 struct UsageBuffer {
@@ -69,6 +310,31 @@ static COUNT_USES: OwnerStatement = OwnerStatement {
     access: Access::Write,
 };
 
+/// The same, skipping rows someone holds locked (the flush worker); returns the ids counted.
+static COUNT_USES_UNLESS_LOCKED: OwnerStatement = OwnerStatement {
+    rights_of: API_KEYS,
+    sql: "WITH u AS (
+            SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), pg_catalog.unnest($2::pg_catalog.int8[]),
+                                    pg_catalog.unnest($3::pg_catalog.timestamptz[])) AS u(id, n, t)),
+          unlocked AS (
+            SELECT k.id FROM vibecraft.api_keys k WHERE k.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])
+               FOR NO KEY UPDATE SKIP LOCKED)
+          UPDATE vibecraft.api_keys k
+             SET usage_count = k.usage_count OPERATOR(pg_catalog.+) u.n, last_used_at = greatest(k.last_used_at, u.t)
+            FROM u JOIN unlocked ON unlocked.id OPERATOR(pg_catalog.=) u.id
+           WHERE k.id OPERATOR(pg_catalog.=) u.id
+       RETURNING k.id",
+    arg_types: &[UUID_ARRAY, INT8_ARRAY, TIMESTAMPTZ_ARRAY],
+    access: Access::Write,
+};
+
+static KEYS_THAT_EXIST: OwnerStatement = OwnerStatement {
+    rights_of: API_KEYS,
+    sql: "SELECT k.id FROM vibecraft.api_keys k WHERE k.id OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.uuid[])",
+    arg_types: &[UUID_ARRAY],
+    access: Access::Read,
+};
+
 fn merge(into: &mut HashMap<[u8; 16], (i64, i64)>, from: HashMap<[u8; 16], (i64, i64)>) {
     for (k, (n, t)) in from {
         let e = into.entry(k).or_insert((0, i64::MIN));
@@ -95,8 +361,13 @@ unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _
     });
 }
 
-/// At backend exit, count what is still buffered, in a transaction of its own.
+/// At backend exit, hand what is still buffered to the queue and its worker, or (with no
+/// queue) count it in a transaction of its own.
 unsafe extern "C-unwind" fn flush_at_exit(_code: std::ffi::c_int, _arg: pg_sys::Datum) {
+    if hand_over() {
+        start_flush_worker(false);
+        return;
+    }
     let pending = USAGE.with(|u| !u.borrow().counts.is_empty());
     // SAFETY: plain reads of transaction state.
     if !pending || unsafe { pg_sys::IsTransactionOrTransactionBlock() } {
@@ -143,8 +414,37 @@ fn record_use(key_id: [u8; 16]) {
         t.saturating_sub(oldest) >= FLUSH_AFTER_MS * 1000
     });
     if due {
-        flush();
+        if hand_over() {
+            start_flush_worker(false);
+        } else {
+            flush();
+        }
     }
+}
+
+/// Move this backend's buffered uses to the shared queue; false when there is no queue
+/// (vibecraft not in shared_preload_libraries). What does not fit stays buffered.
+fn hand_over() -> bool {
+    // SAFETY: a plain read of a pointer set at startup.
+    if unsafe { SHARED.is_null() } {
+        return false;
+    }
+    let batch = USAGE.with(|u| {
+        let mut u = u.borrow_mut();
+        u.oldest = None;
+        std::mem::take(&mut u.counts)
+    });
+    if !batch.is_empty() {
+        let left = enqueue(database(), batch);
+        if !left.is_empty() {
+            USAGE.with(|u| {
+                let mut u = u.borrow_mut();
+                merge(&mut u.counts, left);
+                u.oldest.get_or_insert(ids::now());
+            });
+        }
+    }
+    true
 }
 
 /// Add the buffered counts to api_keys in the current transaction; returns how many
@@ -271,9 +571,27 @@ fn authenticate_api_key(api_key: Option<&str>) -> pgrx::Uuid {
     }
 }
 
-/// `vibecraft.flush_api_key_usage()`: add this backend's buffered key uses to api_keys now.
+/// `vibecraft.flush_api_key_usage()`: count this connection's buffered key uses now:
+/// hand them to the flush worker and wait for it; returns how many uses were handed over.
+/// (With no queue, or no worker to be had, they are counted in this transaction.)
 #[pg_extern(volatile, parallel_unsafe)]
 fn flush_api_key_usage() -> i64 {
+    let buffered: i64 = USAGE.with(|u| u.borrow().counts.values().map(|(n, _)| *n).sum());
+    if hand_over() {
+        if start_flush_worker(true) {
+            return buffered;
+        }
+        // No worker slot free: take this database's queued uses back and count them here.
+        let batch = take_batch(database());
+        USAGE.with(|u| {
+            let mut u = u.borrow_mut();
+            for e in &batch {
+                let entry = u.counts.entry(e.key).or_insert((0, i64::MIN));
+                entry.0 += e.uses;
+                entry.1 = entry.1.max(e.last);
+            }
+        });
+    }
     flush()
 }
 

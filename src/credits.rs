@@ -9,7 +9,8 @@
 //! top-up is uncommitted judges by the committed balance. With an idempotency key the user's
 //! row is locked first, so a concurrent call with the same key waits and then returns
 //! the first call's result. Only applied changes are remembered: a deduction refused
-//! for lack of credits may be retried with the same key.
+//! for lack of credits may be retried with the same key; a key reused for another amount
+//! or reason is refused with 23505.
 //!
 //! Who may call: a user for itself, the service role and admins for anyone;
 //! add_credits is for the service role and admins only. The functions check that as the
@@ -17,7 +18,7 @@
 //! rather than as SECURITY DEFINER, whose per-call setting of search_path was a measurable
 //! part of the cost of a deduction.
 
-use crate::errors::invalid_parameter as invalid;
+use crate::errors::{invalid_parameter as invalid, raise};
 use crate::identity;
 use crate::owner_rights::types::{INT4, TEXT, UUID};
 use crate::owner_rights::{Access, OwnerStatement};
@@ -64,13 +65,17 @@ static LOCK_USER: OwnerStatement = OwnerStatement {
     access: Access::Write,
 };
 
-/// Then find an earlier change with the key. A separate statement on purpose: in READ
-/// COMMITTED it takes a new snapshot, which sees what the call we waited for committed.
+/// Then find an earlier change with the key, and whether it was the same request (not
+/// with IS NOT DISTINCT FROM, which finds `=` by the caller's search_path). A separate
+/// statement on purpose: in READ COMMITTED it takes a new snapshot, which sees what the
+/// call we waited for committed.
 static FIND_KEY: OwnerStatement = OwnerStatement {
     rights_of: USERS,
-    sql: "SELECT l.amount, l.balance_after FROM vibecraft.credit_ledger l
+    sql: "SELECT l.amount, l.balance_after, l.amount OPERATOR(pg_catalog.=) $3
+            AND coalesce(l.reason OPERATOR(pg_catalog.=) $4, l.reason IS NULL AND $4 IS NULL)
+       FROM vibecraft.credit_ledger l
       WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.idempotency_key OPERATOR(pg_catalog.=) $2",
-    arg_types: &[UUID, TEXT],
+    arg_types: &[UUID, TEXT, INT4, TEXT],
     access: Access::Write,
 };
 
@@ -127,17 +132,28 @@ fn unknown_user(function: &str) -> ! {
 }
 
 /// The earlier result for this key, after locking the user's row: Some(amount, balance_after).
-fn earlier_change(function: &str, user: pgrx::Uuid, key: &str) -> Option<(i32, i32)> {
+/// A key names one request: reused for another amount or reason it is refused (23505),
+/// as payment APIs refuse it, rather than answered with the first request's result.
+fn earlier_change(function: &str, user: pgrx::Uuid, key: &str, amount: i32, reason: Option<&str>) -> Option<(i32, i32)> {
     if LOCK_USER.run(&[user.into()], |t| t.is_empty()) {
         unknown_user(function);
     }
-    FIND_KEY.run(&[user.into(), key.into()], |t| {
+    let earlier = FIND_KEY.run(&[user.into(), key.into(), amount.into(), reason.into()], |t| {
         let row = t.first();
         if row.is_empty() {
             return None;
         }
-        Some((row.get::<i32>(1).ok().flatten()?, row.get::<i32>(2).ok().flatten()?))
-    })
+        Some((row.get::<i32>(1).ok().flatten()?, row.get::<i32>(2).ok().flatten()?, row.get::<bool>(3).ok().flatten()?))
+    });
+    match earlier {
+        Some((amount, balance, true)) => Some((amount, balance)),
+        Some(_) => raise(
+            PgSqlErrorCode::ERRCODE_UNIQUE_VIOLATION,
+            format!("vibecraft.{function}: this idempotency_key was already used for a different change (another amount or reason)"),
+            Some("Use a new key for a new request; repeat a request with exactly its amount and reason."),
+        ),
+        None => None,
+    }
 }
 
 /// `vibecraft.deduct_credits(user_uuid, amount, reason, idempotency_key)`: true when the
@@ -154,7 +170,7 @@ fn deduct_credits(
     let key = check_key("deduct_credits", idempotency_key);
     identity::require_may_act_for("deduct_credits", user, true);
     if let Some(key) = key {
-        if let Some((earlier, _)) = earlier_change("deduct_credits", user, key) {
+        if let Some((earlier, _)) = earlier_change("deduct_credits", user, key, -amount, reason) {
             return earlier < 0;
         }
     }
@@ -179,7 +195,7 @@ fn add_credits(
     let key = check_key("add_credits", idempotency_key);
     identity::require_may_act_for("add_credits", user, false);
     if let Some(key) = key {
-        if let Some((_, balance)) = earlier_change("add_credits", user, key) {
+        if let Some((_, balance)) = earlier_change("add_credits", user, key, amount, reason) {
             return balance;
         }
     }

@@ -6,6 +6,7 @@
 use pgrx::prelude::*;
 
 mod api_keys;
+mod background;
 mod credits;
 mod crypto;
 mod errors;
@@ -13,10 +14,13 @@ mod health;
 mod identity;
 mod ids;
 mod settings;
+mod shared_memory;
 mod storage;
 mod orders;
 mod owner_rights;
 mod rate_limit;
+mod realtime;
+mod table_locks;
 mod triggers;
 mod typescript;
 
@@ -27,6 +31,8 @@ pub extern "C-unwind" fn _PG_init() {
     settings::register();
     if settings::loaded_at_preload() {
         rate_limit::register();
+        shared_memory::register();
+        table_locks::register();
     }
     triggers::audit::register_callbacks();
     identity::register_callbacks();
@@ -240,9 +246,18 @@ extension_sql_file!(
     ]
 );
 extension_sql_file!(
+    "../sql/rate_limit/tables.sql",
+    name = "rate_limit_tables",
+    requires = [
+        "people_tables",
+    ]
+);
+extension_sql_file!(
     "../sql/rate_limit/rules.sql",
     name = "rate_limit_rules",
     requires = [
+        "identity_rules",
+        "rate_limit_tables",
         rate_limit::check_api_key_rate_limit,
         rate_limit::check_provider_rate_limit,
         rate_limit::check_rate_limit,
@@ -402,6 +417,7 @@ extension_sql_file!(
         "projects_tables",
         "settings_tables",
         api_keys::flush_api_key_usage,
+        background::vacuum_in_background,
         identity::current_user_id,
         identity::is_service,
         rate_limit::compact_rate_limits,
@@ -411,6 +427,8 @@ extension_sql_file!(
     "../sql/realtime/rules.sql",
     name = "realtime_rules",
     requires = [
+        realtime::realtime_signature,
+        realtime::realtime_signature_matches,
         triggers::audit::secret_column_names,
     ]
 );

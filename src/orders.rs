@@ -80,11 +80,11 @@ fn refund_order_credits(order_id: Option<pgrx::Uuid>) -> i32 {
     const F: &str = "refund_order_credits";
     let Some(order) = order_id else { invalid(format!("vibecraft.{F}: order_id must not be NULL")) };
     let row = ORDER_USER_AND_STATUS.run(&[order.into()], |t| t.first().get_two::<pgrx::Uuid, String>());
+    // Another user's order answers as a missing one: ids are not confirmed.
     let (user, status) = match row {
-        Ok((Some(user), Some(status))) => (user, status),
-        _ => invalid(format!("vibecraft.{F}: no such order")),
+        Ok((Some(user), Some(status))) if identity::may_act_for(user, true) => (user, status),
+        _ => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("vibecraft.{F}: no such order of yours"), None),
     };
-    identity::require_may_act_for(F, user, true);
     if status != "failed" && status != "cancelled" {
         return 0;
     }

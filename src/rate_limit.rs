@@ -18,6 +18,16 @@
 //! reused. The state does not survive a server restart: limits start afresh.
 //! When every slot a key may use is busy the call fails closed with SQLSTATE 53400.
 //!
+//! One tenant cannot exhaust the table or aim at another's slots:
+//!   * a subject's slots live in a neighbourhood of `PROBE` slots chosen by SipHash under a
+//!     key drawn from the operating system at server start, so nobody can work out from
+//!     the source which subjects share a neighbourhood;
+//!   * a subject holds at most `SHARE` live slots of its neighbourhood; a new limit beyond
+//!     that is refused for that subject alone (53400), never by evicting anyone else's
+//!     slot, and never by evicting its own (that would reset its counts);
+//!   * a signed-in caller's limits come from `vibecraft.rate_limit_rules` (the service
+//!     role's table); only the service role may pass limits of its own.
+//!
 //! One LWLock guards the table; a call holds it for about a microsecond.
 //!
 //! The functions run as the caller (not SECURITY DEFINER): they check who may act for
@@ -31,14 +41,18 @@ use crate::owner_rights::types::{TEXT, UUID};
 use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, GucContext, GucFlags, GucRegistry, GucSetting, PgSqlErrorCode};
+use siphasher::sip::SipHasher13;
 use std::hash::{Hash, Hasher};
 
 /// How many sub-windows a window is cut into; the slack of the guarantee is 1/SUB_WINDOWS.
 const SUB_WINDOWS: i64 = 16;
 /// Counters per slot: the current sub-window and the SUB_WINDOWS before it.
 const COUNTERS: usize = SUB_WINDOWS as usize + 1;
-/// How many consecutive slots a key may live in (open addressing, no tombstones).
-const PROBE: usize = 16;
+/// How many consecutive slots a subject's limits may live in (open addressing, no tombstones).
+const PROBE: usize = 32;
+/// How many live slots of its neighbourhood one subject may hold: a quarter, so a
+/// neighbourhood always has room for subjects other than the busiest three.
+const SHARE: usize = 8;
 /// Windows longer than this are refused (the state would not be "recent" any more).
 const MAX_WINDOW_MICROS: i128 = 366 * 86_400 * 1_000_000;
 
@@ -52,6 +66,7 @@ enum Kind {
     UserAction = 1,
     ApiKey = 2,
     Provider = 3,
+    AnonymousInsert = 4,
 }
 
 #[repr(C)]
@@ -71,6 +86,8 @@ struct Slot {
 #[repr(C)]
 struct Table {
     lock: *mut pg_sys::LWLock,
+    /// SipHash key drawn at server start: which slots a subject uses is not computable.
+    hash_key: [u64; 2],
     slots: usize,
     admitted: u64,
     refused: u64,
@@ -79,15 +96,14 @@ struct Table {
 }
 
 static mut TABLE: *mut Table = std::ptr::null_mut();
-static mut PREV_SHMEM_REQUEST_HOOK: pg_sys::shmem_request_hook_type = None;
-static mut PREV_SHMEM_STARTUP_HOOK: pg_sys::shmem_startup_hook_type = None;
 const TRANCHE: &std::ffi::CStr = c"vibecraft_rate_limit";
 
 fn table_bytes(slots: usize) -> usize {
     size_of::<Table>() + slots * size_of::<Slot>()
 }
 
-/// Called from _PG_init when loaded through shared_preload_libraries.
+/// Called from _PG_init when loaded through shared_preload_libraries (the table itself
+/// comes with shared_memory.rs).
 pub fn register() {
     GucRegistry::define_int_guc(
         c"vibecraft.rate_limit_slots",
@@ -99,47 +115,31 @@ pub fn register() {
         GucContext::Postmaster,
         GucFlags::default(),
     );
-    // SAFETY: _PG_init runs once in the postmaster, before any hook is called.
-    unsafe {
-        PREV_SHMEM_REQUEST_HOOK = pg_sys::shmem_request_hook;
-        pg_sys::shmem_request_hook = Some(request_shared_memory);
-        PREV_SHMEM_STARTUP_HOOK = pg_sys::shmem_startup_hook;
-        pg_sys::shmem_startup_hook = Some(attach_shared_memory);
-    }
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn request_shared_memory() {
-    // SAFETY: called by PostgreSQL in the postmaster while shared memory is sized.
-    unsafe {
-        if let Some(previous) = PREV_SHMEM_REQUEST_HOOK {
-            previous();
-        }
-        pg_sys::RequestAddinShmemSpace(table_bytes(RATE_LIMIT_SLOTS.get() as usize));
-        pg_sys::RequestNamedLWLockTranche(TRANCHE.as_ptr(), 1);
-    }
+/// The shared block's name and size, for shared_memory.rs.
+pub fn shared_block() -> (&'static std::ffi::CStr, usize) {
+    (TRANCHE, table_bytes(RATE_LIMIT_SLOTS.get() as usize))
 }
 
-#[pg_guard]
-unsafe extern "C-unwind" fn attach_shared_memory() {
-    // SAFETY: called by PostgreSQL once shared memory exists; AddinShmemInitLock
-    // serialises the first initialisation, as PostgreSQL's own modules do.
+/// Attach the table (shared_memory.rs's startup hook); the first process fills it in.
+pub unsafe fn attach(block: unsafe fn(&std::ffi::CStr, usize) -> (*mut u8, *mut pg_sys::LWLock, bool)) {
+    let slots = RATE_LIMIT_SLOTS.get() as usize;
+    // SAFETY: called from the startup hook under AddinShmemInitLock.
     unsafe {
-        if let Some(previous) = PREV_SHMEM_STARTUP_HOOK {
-            previous();
-        }
-        let slots = RATE_LIMIT_SLOTS.get() as usize;
-        let init_lock = &raw mut (*pg_sys::MainLWLockArray.add(21)).lock;
-        pg_sys::LWLockAcquire(init_lock, pg_sys::LWLockMode::LW_EXCLUSIVE);
-        let mut found = false;
-        let table = pg_sys::ShmemInitStruct(TRANCHE.as_ptr(), table_bytes(slots), &mut found).cast::<Table>();
-        if !found {
-            std::ptr::write_bytes(table.cast::<u8>(), 0, table_bytes(slots));
-            (*table).lock = &raw mut (*pg_sys::GetNamedLWLockTranche(TRANCHE.as_ptr())).lock;
+        let (at, lock, fresh) = block(TRANCHE, table_bytes(slots));
+        let table = at.cast::<Table>();
+        if fresh {
+            (*table).lock = lock;
             (*table).slots = slots;
+            let mut key = [0u8; 16];
+            ids::strong_random(&mut key);
+            (*table).hash_key = [
+                u64::from_le_bytes(key[..8].try_into().unwrap()),
+                u64::from_le_bytes(key[8..].try_into().unwrap()),
+            ];
         }
         TABLE = table;
-        pg_sys::LWLockRelease(init_lock);
     }
 }
 
@@ -158,17 +158,26 @@ impl Limit<'_> {
         ((self.window + SUB_WINDOWS - 1) / SUB_WINDOWS).max(1)
     }
 
-    fn action_hash(&self) -> u64 {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+    fn action_hash(&self, key: [u64; 2]) -> u64 {
+        let mut h = SipHasher13::new_with_keys(key[0], key[1]);
         self.kind.hash(&mut h);
         self.action.hash(&mut h);
         h.finish()
     }
 }
 
+/// Where a subject's neighbourhood starts: keyed, so it cannot be aimed at.
+fn neighbourhood(key: [u64; 2], database: u32, subject: &[u8; 16], slots: usize) -> usize {
+    let mut h = SipHasher13::new_with_keys(key[0], key[1]);
+    (database, subject).hash(&mut h);
+    (h.finish() % slots as u64) as usize
+}
+
 enum Outcome {
     Admitted,
     Refused,
+    /// The subject already holds SHARE live slots and asks for another.
+    ShareUsed,
     Full,
 }
 
@@ -244,37 +253,49 @@ fn is_free(slot: &mut Slot, now: i64) -> bool {
 }
 
 /// Admit one call against every limit, or none: all limits must have room.
+/// The limits of one call belong to one subject.
 fn admit(limits: &[Limit]) -> Outcome {
     let database = unsafe { pg_sys::MyDatabaseId }.to_u32();
     let now = ids::now();
     let mut table = Locked::acquire();
     let n = table.header().slots;
+    let key = table.header().hash_key;
     let mut chosen = [usize::MAX; 2];
     let mut room = true;
     for (i, limit) in limits.iter().enumerate() {
         let sub_window = limit.sub_window();
-        let action_hash = limit.action_hash();
+        let action_hash = limit.action_hash(key);
         let subject = *limit.subject.as_bytes();
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        (database, action_hash, subject, sub_window).hash(&mut h);
-        let start = (h.finish() % n as u64) as usize;
+        let start = neighbourhood(key, database, &subject, n);
         let slots = table.slots();
         let mut found = None;
         let mut free = None;
-        for p in 0..PROBE {
+        let mut held = 0;
+        for p in 0..PROBE.min(n) {
             let at = (start + p) % n;
-            let s = &slots[at];
-            if s.sub_window == sub_window && s.action_hash == action_hash && s.subject == subject && s.database == database && s.kind == limit.kind as u32 {
+            let s = &mut slots[at];
+            let same_subject = s.sub_window != 0 && s.subject == subject && s.database == database;
+            if same_subject && s.sub_window == sub_window && s.action_hash == action_hash && s.kind == limit.kind as u32 {
                 found = Some(at);
                 break;
             }
-            if free.is_none() && !chosen.contains(&at) && is_free(&mut slots[at], now) {
-                free = Some(at);
+            if chosen.contains(&at) {
+                held += 1; // taken by an earlier limit of this call
+            } else if is_free(s, now) {
+                s.sub_window = 0;
+                free.get_or_insert(at);
+            } else if same_subject {
+                held += 1;
             }
         }
-        let at = match found.or(free) {
-            Some(at) => at,
-            None => {
+        let at = match (found, free) {
+            (Some(at), _) => at,
+            (None, _) if held >= SHARE => {
+                table.header().full += 1;
+                return Outcome::ShareUsed;
+            }
+            (None, Some(at)) => at,
+            (None, None) => {
                 table.header().full += 1;
                 return Outcome::Full;
             }
@@ -313,6 +334,11 @@ fn decide(function: &str, limits: &[Limit]) -> bool {
     match admit(limits) {
         Outcome::Admitted => true,
         Outcome::Refused => false,
+        Outcome::ShareUsed => raise(
+            PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+            format!("vibecraft.{function}: this subject already holds its share of {SHARE} live rate limits"),
+            Some("A subject may have that many distinct (action, window) limits running at once; wait until one ages out."),
+        ),
         Outcome::Full => raise(
             PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
             format!("vibecraft.{function}: the rate-limit table has no free slot for this limit"),
@@ -331,14 +357,29 @@ fn window_micros(function: &str, window: Option<pgrx::datum::Interval>) -> i64 {
     micros as i64
 }
 
-/// `vibecraft.check_rate_limit(user_uuid, action_type, limit_count, time_window)`:
+/// The rule for an action and a user's plan (a rule for the plan before one for every
+/// plan), as the owner of the rules: callers need not be able to read them.
+static RULE: OwnerStatement = OwnerStatement {
+    rights_of: (c"vibecraft", c"rate_limit_rules"),
+    sql: "SELECT r.limit_count, r.time_window
+            FROM vibecraft.rate_limit_rules r
+           WHERE r.action OPERATOR(pg_catalog.=) $1
+             AND (r.plan IS NULL OR r.plan OPERATOR(pg_catalog.=) (SELECT u.subscription_plan::pg_catalog.text
+                    FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $2))
+           ORDER BY r.plan IS NULL LIMIT 1",
+    arg_types: &[TEXT, UUID],
+    access: Access::Read,
+};
+
+/// `vibecraft.check_rate_limit(user_uuid, action_type [, limit_count, time_window])`:
 /// true admits the call and counts it, false refuses it (and counts nothing).
+/// The limit is the action's rule in rate_limit_rules; the service role may pass its own.
 #[pg_extern(volatile, parallel_unsafe)]
 fn check_rate_limit(
     user_uuid: Option<pgrx::Uuid>,
     action_type: Option<&str>,
-    limit_count: Option<i32>,
-    time_window: Option<pgrx::datum::Interval>,
+    limit_count: default!(Option<i32>, "NULL"),
+    time_window: default!(Option<pgrx::datum::Interval>, "NULL"),
 ) -> bool {
     const F: &str = "check_rate_limit";
     let Some(user) = user_uuid else { invalid(format!("vibecraft.{F}: user_uuid must not be NULL")) };
@@ -346,17 +387,59 @@ fn check_rate_limit(
         Some(a) if !a.is_empty() && a.len() <= 200 => a,
         _ => invalid(format!("vibecraft.{F}: action_type must be 1 to 200 bytes")),
     };
-    let limit = match limit_count {
-        Some(l) if l > 0 => l as i64,
-        other => invalid(format!("vibecraft.{F}: limit_count must be a positive number, not {}", other.map_or("NULL".into(), |l| l.to_string()))),
-    };
-    let window = window_micros(F, time_window);
+    if let Some(l) = limit_count.filter(|&l| l <= 0) {
+        invalid(format!("vibecraft.{F}: limit_count must be a positive number, not {l}"));
+    }
+    let window = time_window.map(|w| window_micros(F, Some(w)));
     identity::require_may_act_for(F, user, true);
+    let (limit, window) = match (limit_count, window) {
+        (Some(limit), Some(window)) if identity::caller_is_service() => (limit as i64, window),
+        (None, Some(_)) | (Some(_), None) => invalid(format!("vibecraft.{F}: give both limit_count and time_window, or neither (the action's rule)")),
+        (given_limit, given_window) => {
+            let rule = RULE.run(&[action.into(), user.into()], |t| t.first().get_two::<i32, pgrx::datum::Interval>());
+            let (rule_limit, rule_window) = match rule {
+                Ok((Some(l), Some(w))) => (l as i64, window_micros(F, Some(w))),
+                _ => invalid(format!("vibecraft.{F}: there is no rule for action {action:?} in vibecraft.rate_limit_rules")),
+            };
+            // A signed-in caller may repeat its rule (the seed's call) but not choose another.
+            if given_limit.is_some_and(|l| l as i64 != rule_limit) || given_window.is_some_and(|w| w != rule_window) {
+                raise(
+                    PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                    format!("vibecraft.{F}: action {action:?} is limited by its rule ({rule_limit} per {} s); only the service role may pass other limits", rule_window / 1_000_000),
+                    Some("Call vibecraft.check_rate_limit(user_uuid, action_type) to be held to the rule."),
+                );
+            }
+            (rule_limit, rule_window)
+        }
+    };
     decide(F, &[Limit { kind: Kind::UserAction, subject: user, action, limit, window }])
 }
 
+/// The rule for anonymous inserts into one table (`anon_insert:<table>`, every plan).
+static ANONYMOUS_RULE: OwnerStatement = OwnerStatement {
+    rights_of: (c"vibecraft", c"rate_limit_rules"),
+    sql: "SELECT r.limit_count, r.time_window FROM vibecraft.rate_limit_rules r
+           WHERE r.action OPERATOR(pg_catalog.=) $1 AND r.plan IS NULL",
+    arg_types: &[TEXT],
+    access: Access::Read,
+};
+
+/// Whether one more anonymous insert into `table` fits its rule; all anonymous
+/// callers of a table share one budget (they have no identity to tell them apart).
+/// A table without a rule is not limited. Called by guard_public_write.
+pub fn admit_anonymous_insert(relation: pg_sys::Oid, table: &str) -> bool {
+    const F: &str = "guard_public_write";
+    let action = format!("anon_insert:{table}");
+    let rule = ANONYMOUS_RULE.run(&[action.as_str().into()], |t| t.first().get_two::<i32, pgrx::datum::Interval>());
+    let Ok((Some(limit), Some(window))) = rule else { return true };
+    let mut subject = [0u8; 16];
+    subject[..4].copy_from_slice(&relation.to_u32().to_le_bytes());
+    let window = window_micros(F, Some(window));
+    decide(F, &[Limit { kind: Kind::AnonymousInsert, subject: pgrx::Uuid::from_bytes(subject), action: &action, limit: limit as i64, window }])
+}
+
 /// A key's owner and limit, as the owner of api_keys: every key, whoever asks (RLS shows
-/// users only their own), so another user's key is refused with 42501, not "no such key".
+/// users only their own); another user's key is then answered as a missing one.
 static KEY_LIMIT: OwnerStatement = OwnerStatement {
     rights_of: (c"vibecraft", c"api_keys"),
     sql: "SELECT k.user_id, k.rate_limit_per_minute FROM vibecraft.api_keys k WHERE k.id OPERATOR(pg_catalog.=) $1",
@@ -380,11 +463,11 @@ fn check_api_key_rate_limit(key_id: Option<pgrx::Uuid>) -> bool {
     const F: &str = "check_api_key_rate_limit";
     let Some(key) = key_id else { invalid(format!("vibecraft.{F}: key_id must not be NULL")) };
     let row = KEY_LIMIT.run(&[key.into()], |t| t.first().get_two::<pgrx::Uuid, i32>());
-    let (owner, per_minute) = match row {
-        Ok((Some(owner), per_minute)) => (owner, per_minute),
-        _ => invalid(format!("vibecraft.{F}: no such API key")),
+    // Another user's key answers as a missing one: ids are not confirmed.
+    let per_minute = match row {
+        Ok((Some(owner), per_minute)) if identity::may_act_for(owner, true) => per_minute,
+        _ => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("vibecraft.{F}: no such API key of yours"), None),
     };
-    identity::require_may_act_for(F, owner, true);
     let Some(per_minute) = per_minute else { return true };
     decide(F, &[Limit { kind: Kind::ApiKey, subject: key, action: "", limit: per_minute as i64, window: 60_000_000 }])
 }

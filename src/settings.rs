@@ -21,6 +21,11 @@ pub static ENCRYPTION_KEYS: GucSetting<Option<CString>> =
 /// SUSET: a superuser enables it per role or database (the PostgREST authenticator).
 pub static TRUST_REQUEST_CLAIMS: GucSetting<bool> = GucSetting::<bool>::new(false);
 
+/// The most bytes a row written by a signed-in caller (not the service role) may hold.
+pub static MAX_ROW_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1_048_576);
+/// The same for a row written while nobody is signed in (feedback, error reports).
+pub static MAX_ANONYMOUS_ROW_BYTES: GucSetting<i32> = GucSetting::<i32>::new(65_536);
+
 /// True when the library was loaded through shared_preload_libraries, which is what
 /// makes the secret settings known before any session could plant a placeholder.
 static mut LOADED_AT_PRELOAD: bool = false;
@@ -49,6 +54,26 @@ pub fn register() {
         &TRUST_REQUEST_CLAIMS,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"vibecraft.max_row_bytes",
+        c"The most bytes a row written by a signed-in caller may hold (vibecraft.guard_public_write).",
+        c"The service role and superusers are not held to it.",
+        &MAX_ROW_BYTES,
+        1_024,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_BYTE,
+    );
+    GucRegistry::define_int_guc(
+        c"vibecraft.max_anonymous_row_bytes",
+        c"The most bytes a row written while nobody is signed in may hold (vibecraft.guard_public_write).",
+        c"Anonymous writes are also rate limited by the anon_insert:<table> rules.",
+        &MAX_ANONYMOUS_ROW_BYTES,
+        256,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_BYTE,
     );
 }
 

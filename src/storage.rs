@@ -29,27 +29,33 @@ const PATH_KEEPS: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove
 
 type HmacSha256 = Hmac<Sha256>;
 
-fn hmac_with(key: &[u8], message: &[u8]) -> HmacSha256 {
+pub(crate) fn hmac_with(key: &[u8], message: &[u8]) -> HmacSha256 {
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
     mac.update(message);
     mac
 }
 
 /// HMAC-SHA256 (RFC 2104).
-fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
     hmac_with(key, message).finalize().into_bytes().into()
 }
 
+/// A key of its own for one use, derived from the JWT secret by HMAC with the use's
+/// label; None when no secret is configured.
+pub(crate) fn key_from_jwt_secret(label: &[u8]) -> Option<[u8; 32]> {
+    let secret = settings::JWT_SECRET.get().filter(|_| settings::is_configured(&settings::JWT_SECRET))?;
+    Some(hmac_sha256(secret.to_bytes(), label))
+}
+
 fn signing_key() -> [u8; 32] {
-    let secret = settings::JWT_SECRET.get().filter(|_| settings::is_configured(&settings::JWT_SECRET));
-    let Some(secret) = secret else {
+    let Some(key) = key_from_jwt_secret(b"vibecraft signed storage URLs") else {
         raise(
             PgSqlErrorCode::ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
             "vibecraft signed URLs: no vibecraft.jwt_secret is configured (the signing key derives from it)",
             Some("A superuser sets vibecraft.jwt_secret in postgresql.conf (docs/dba.md, section 2)."),
         );
     };
-    hmac_sha256(secret.to_bytes(), b"vibecraft signed storage URLs")
+    key
 }
 
 /// What the signature covers.

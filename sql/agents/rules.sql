@@ -33,7 +33,9 @@ CREATE POLICY member_read ON vibecraft.executions FOR SELECT
     USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
-                AND user_id = (SELECT vibecraft.current_user_id()));
+                AND user_id = (SELECT vibecraft.current_user_id())
+                -- an agent the caller can see: a deleted one answers as a missing one
+                AND EXISTS (SELECT 1 FROM vibecraft.agents a WHERE a.id = agent_id));
 CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
     USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
     WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
@@ -48,12 +50,14 @@ CREATE POLICY visible ON vibecraft.canvases FOR SELECT
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+                AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
+                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    WITH CHECK ((user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                 OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));

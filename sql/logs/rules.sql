@@ -18,13 +18,15 @@ CREATE POLICY admin_records ON vibecraft.admin_logs FOR INSERT
     WITH CHECK (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND admin_user_id = (SELECT vibecraft.current_user_id()));
 
 -- Error reports: anyone, anon included, reports them (signed-in users only as
--- themselves); resolution is staff's (column grants). Performance metrics: signed-in users.
+-- themselves, and only about projects they can see: a hidden project then answers as a
+-- missing one does); resolution is staff's (column grants). Performance metrics: signed-in users.
 CREATE POLICY own_or_staff_read ON vibecraft.error_logs FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
            OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
 CREATE POLICY anyone_reports ON vibecraft.error_logs FOR INSERT
-    WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK ((user_id IS NULL
+                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
+                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
 CREATE POLICY staff_resolves ON vibecraft.error_logs FOR UPDATE
     USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
     WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
@@ -38,7 +40,8 @@ CREATE POLICY anyone_reports ON vibecraft.performance_metrics FOR INSERT
 CREATE POLICY own_rows ON vibecraft.user_activity FOR SELECT
     USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
 CREATE POLICY own_insert ON vibecraft.user_activity FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
 
 
 -- Privileges.

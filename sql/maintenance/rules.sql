@@ -145,8 +145,9 @@ END
 $$;
 
 -- For the DBA: sizes, row estimates, dead tuples and index use of vibecraft's tables,
--- and the slowest statements when pg_stat_statements is installed (its texts are
--- normalised: constants, and so secrets, are replaced by $n).
+-- and the slowest statements when pg_stat_statements is installed. Statement texts go
+-- to superusers only, and never a utility statement's (pg_stat_statements keeps those
+-- verbatim: ALTER ROLE ... PASSWORD, SET of a secret); others see ids and figures.
 CREATE OR REPLACE FUNCTION vibecraft.get_database_stats()
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -163,10 +164,13 @@ BEGIN
         EXECUTE format(
             'SELECT coalesce(jsonb_agg(s), ''[]'') FROM (
                 SELECT queryid, calls, round(total_exec_time::numeric, 3) AS total_ms,
-                       round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(query, 300) AS query
+                       round(mean_exec_time::numeric, 3) AS mean_ms, rows,
+                       CASE WHEN $1 AND query ~* ''^[[:space:](]*(select|insert|update|delete|with|values|table|merge)[[:space:]]''
+                            THEN left(query, 300) END AS query
                   FROM %I.pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
                  ORDER BY mean_exec_time DESC LIMIT 10) s', pgss_schema)
-        INTO slowest;
+        INTO slowest
+        USING (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = session_user);
     END IF;
     RETURN jsonb_build_object(
         'database', current_database(),
@@ -191,6 +195,113 @@ BEGIN
                                    ELSE 'installed' END);
 END
 $$;
+
+-- The tables vibecraft keeps up: its own, and every table with its audit trail.
+CREATE OR REPLACE FUNCTION vibecraft.maintained_tables()
+RETURNS SETOF regclass
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT c.oid::regclass FROM pg_catalog.pg_class c
+     WHERE c.relkind = 'r'
+       AND (c.relnamespace = 'vibecraft'::regnamespace
+            OR EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid = c.oid AND g.tgname = 'vibecraft_audit'))
+     ORDER BY c.relnamespace, c.relname
+$$;
+
+-- ANALYZE runs inside a transaction, so this one does the work itself and returns
+-- when it is done.
+CREATE OR REPLACE FUNCTION vibecraft.analyze_all_tables()
+RETURNS TABLE (table_name text, last_analyze timestamptz, live_tuples bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t regclass;
+BEGIN
+    PERFORM vibecraft.require_staff('analyze_all_tables');
+    FOR t IN SELECT m FROM vibecraft.maintained_tables() m LOOP
+        EXECUTE pg_catalog.format('ANALYZE %s', t);
+    END LOOP;
+    PERFORM pg_catalog.pg_stat_clear_snapshot();
+    RETURN QUERY
+        SELECT m::text, greatest(s.last_analyze, s.last_autoanalyze), s.n_live_tup
+          FROM vibecraft.maintained_tables() m JOIN pg_catalog.pg_stat_all_tables s ON s.relid = m;
+END
+$$;
+
+-- VACUUM cannot run inside a transaction or a function, so a background worker of
+-- vibecraft's own runs it (src/background.rs). wait => true (the default) returns once
+-- it is done, with each table's last vacuum and dead tuples; wait => false returns at
+-- once (watch pg_stat_user_tables.last_vacuum). Called inside the caller's transaction
+-- it works too: the worker's VACUUM is a transaction of its own, and it can remove only
+-- rows that every snapshot, the caller's included, sees as dead.
+CREATE OR REPLACE FUNCTION vibecraft.vacuum_all_tables(also_analyze boolean DEFAULT true, wait boolean DEFAULT true)
+RETURNS TABLE (table_name text, last_vacuum timestamptz, dead_tuples bigint, live_tuples bigint)
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM vibecraft.require_staff('vacuum_all_tables');
+    IF also_analyze IS NULL OR wait IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: also_analyze and wait must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    IF NOT vibecraft.vacuum_in_background(also_analyze, wait) THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: no background worker could be started'
+            USING ERRCODE = '53000',
+                  HINT = 'vibecraft must be in shared_preload_libraries, the server not in recovery, and max_worker_processes must have a free slot; or run VACUUM (ANALYZE) from psql or pg_cron (vibecraft.schedule_maintenance()).';
+    END IF;
+    PERFORM pg_catalog.pg_stat_clear_snapshot();
+    RETURN QUERY
+        SELECT m::text, greatest(s.last_vacuum, s.last_autovacuum), s.n_dead_tup, s.n_live_tup
+          FROM vibecraft.maintained_tables() m JOIN pg_catalog.pg_stat_all_tables s ON s.relid = m;
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.maintained_tables() IS
+    'The tables vibecraft keeps up: those of schema vibecraft and every table with its audit trail (enable_audit).';
+COMMENT ON FUNCTION vibecraft.analyze_all_tables() IS
+    'ANALYZE every table of vibecraft.maintained_tables(), then return each with its last analyze and live tuples. Admins and the service role.';
+COMMENT ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) IS
+    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. 53000 when no worker can be started. Admins and the service role.';
+COMMENT ON FUNCTION vibecraft.vacuum_in_background(boolean, boolean) IS
+    'Internal to vacuum_all_tables: start the VACUUM worker; false when none could be started.';
+
+-- Timeouts for a login role of the API (docs/dba.md, section 3): a stalled or careless
+-- client then gives its locks back. Runs as the caller (ALTER ROLE needs CREATEROLE
+-- or superuser). A session may still SET them otherwise: against a hostile session the
+-- LOCK TABLE guard (src/table_locks.rs) and the out-of-transaction usage flush protect.
+CREATE OR REPLACE FUNCTION vibecraft.apply_role_timeouts(
+    login_role regrole,
+    statement_timeout interval DEFAULT '30 seconds',
+    lock_timeout interval DEFAULT '5 seconds',
+    idle_in_transaction_session_timeout interval DEFAULT '60 seconds')
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    name text := (SELECT r.rolname FROM pg_catalog.pg_roles r WHERE r.oid = login_role);
+    setting record;
+BEGIN
+    IF name IS NULL THEN
+        RAISE EXCEPTION 'vibecraft.apply_role_timeouts: login_role must not be NULL' USING ERRCODE = '22004';
+    END IF;
+    FOR setting IN SELECT * FROM (VALUES ('statement_timeout', statement_timeout), ('lock_timeout', lock_timeout),
+                                         ('idle_in_transaction_session_timeout', idle_in_transaction_session_timeout)) v(k, v) LOOP
+        IF setting.v IS NULL OR setting.v <= interval '0' THEN
+            RAISE EXCEPTION 'vibecraft.apply_role_timeouts: % must be a positive interval', setting.k USING ERRCODE = '22023';
+        END IF;
+        EXECUTE pg_catalog.format('ALTER ROLE %I SET %s = %L', name, setting.k,
+                                  (pg_catalog.date_part('epoch', setting.v) * 1000)::bigint || 'ms');
+    END LOOP;
+    RETURN pg_catalog.format('%s: statement_timeout %s, lock_timeout %s, idle_in_transaction_session_timeout %s (from its next login)',
+                             name, statement_timeout, lock_timeout, idle_in_transaction_session_timeout);
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.apply_role_timeouts(regrole, interval, interval, interval) IS
+    'For the DBA: set statement_timeout, lock_timeout and idle_in_transaction_session_timeout on a login role of the API (defaults 30 s, 5 s, 60 s), from its next login. Needs CREATEROLE or superuser.';
 
 -- Register the daily run and a nightly VACUUM with pg_cron, when it is installed.
 CREATE OR REPLACE FUNCTION vibecraft.schedule_maintenance(cron text DEFAULT '17 3 * * *')
@@ -232,7 +343,7 @@ COMMENT ON FUNCTION vibecraft.daily_maintenance() IS
     'The daily run: expire downloads, sessions, verification tokens and API keys; delete history past each user''s retention (auto_cleanup); archive old logs; flush key usage; compact rate-limit state; refresh materialized views; ANALYZE what changed. Returns a report (also written to admin_logs).';
 
 COMMENT ON FUNCTION vibecraft.get_database_stats() IS
-    'For the DBA: database size; per table size, row estimate, live and dead tuples, scans; per index size and use; the slowest statements when pg_stat_statements is installed.';
+    'For the DBA: database size; per table size, row estimate, live and dead tuples, scans; per index size and use; the slowest statements when pg_stat_statements is installed (their texts for superusers only, never a utility statement''s).';
 
 COMMENT ON FUNCTION vibecraft.schedule_maintenance(text) IS
     'Register daily_maintenance and a VACUUM (ANALYZE) of the busy tables with pg_cron; says so plainly when pg_cron is not installed.';
@@ -241,4 +352,6 @@ COMMENT ON FUNCTION vibecraft.schedule_maintenance(text) IS
 GRANT EXECUTE ON FUNCTION vibecraft.daily_maintenance() TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.archive_old_admin_logs(interval) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_database_stats() TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.analyze_all_tables() TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.schedule_maintenance(text) TO vibecraft_service;

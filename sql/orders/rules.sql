@@ -74,12 +74,15 @@ AS $$
 DECLARE
     o record;
 BEGIN
-    SELECT id, user_id, status INTO o FROM vibecraft.orders WHERE id = order_id FOR UPDATE;
+    -- Only orders the caller may cancel are looked at, so another user's order and one
+    -- that does not exist get the same answer.
+    SELECT id, user_id, status INTO o FROM vibecraft.orders
+     WHERE id = order_id AND (vibecraft.is_service() OR vibecraft.is_admin() OR user_id = vibecraft.current_user_id())
+       FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION 'vibecraft.cancel_order: no such order' USING ERRCODE = '22023';
+        RAISE EXCEPTION 'vibecraft.cancel_order: no such order of yours' USING ERRCODE = '42501';
     END IF;
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin()
-            OR (o.user_id = vibecraft.current_user_id() AND o.status = 'pending')) THEN
+    IF NOT (vibecraft.is_service() OR vibecraft.is_admin() OR o.status = 'pending') THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: you may cancel only your own pending orders'
             USING ERRCODE = '42501';
     END IF;

@@ -92,6 +92,34 @@ BEGIN
 END
 $attach$;
 
+-- vibecraft.guard_public_write() (native, src/triggers/public_writes.rs) on every table
+-- the anonymous or signed-in roles may write: a size limit per row, and a rate limit on
+-- anonymous inserts. Tables they may not write do without it.
+DO $guard$
+DECLARE
+    t record;
+BEGIN
+    FOR t IN
+        SELECT c.oid::regclass AS rel,
+               bool_or(pg_catalog.has_table_privilege(r.role, c.oid, 'INSERT')
+                       OR pg_catalog.has_any_column_privilege(r.role, c.oid, 'INSERT, UPDATE')) AS writable
+          FROM pg_catalog.pg_class c
+         CROSS JOIN (VALUES ('vibecraft_anon'), ('vibecraft_authenticated')) AS r(role)
+         WHERE c.relnamespace = 'vibecraft'::regnamespace AND c.relkind = 'r'
+         GROUP BY c.oid
+         ORDER BY c.oid::regclass::text
+    LOOP
+        IF t.writable THEN
+            EXECUTE pg_catalog.format(
+                'CREATE OR REPLACE TRIGGER guard_public_write BEFORE INSERT OR UPDATE ON %s '
+                'FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_public_write()', t.rel);
+        ELSE
+            EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS guard_public_write ON %s', t.rel);
+        END IF;
+    END LOOP;
+END
+$guard$;
+
 -- pg_dump keeps the rows users add. Reference tables hold rows installed by the
 -- extension (is_system) that CREATE EXTENSION re-creates, so only the others are dumped.
 DO $dump$
@@ -115,6 +143,8 @@ COMMENT ON FUNCTION vibecraft.restoring_dump() IS
     'Whether this session is loading a dump (row_security = off, as pg_dump''s scripts set it, for a superuser or BYPASSRLS session user): the triggers that derive rows (owner membership, statistics totals, audit trail) stay quiet, since the dump holds those rows.';
 COMMENT ON SCHEMA vibecraft IS
     'vibecraft: schema, business rules and security helpers of an AI-product backend';
+COMMENT ON FUNCTION vibecraft.guard_public_write() IS
+    'Trigger on every table the anonymous and signed-in roles may write: a row holds at most vibecraft.max_row_bytes (signed in) or vibecraft.max_anonymous_row_bytes (anonymous) bytes, and anonymous inserts follow the anon_insert:<table> rule of vibecraft.rate_limit_rules; the service role is not held to either.';
 COMMENT ON FUNCTION vibecraft.set_updated_at() IS
     'Trigger: BEFORE UPDATE ... FOR EACH ROW, sets updated_at (or the column named by the trigger argument) to the transaction time. Native; a drop-in for contrib moddatetime.';
 COMMENT ON FUNCTION vibecraft.uuid_generate_v7() IS 'A time-ordered UUID (version 7), strictly increasing within a connection; the key of log tables.';

@@ -205,6 +205,16 @@ fn caller_is_admin() -> bool {
 }
 
 /// A user may act for itself; the service role and admins for anyone.
+/// Whether the caller may act for `user`: itself (when `self_allowed`), the service role
+/// and admins for anyone.
+pub fn may_act_for(user: pgrx::Uuid, self_allowed: bool) -> bool {
+    if caller_is_service() {
+        return true;
+    }
+    let caller = current_user();
+    (self_allowed && caller == Some(user)) || (caller.is_some() && caller_is_admin())
+}
+
 pub fn require_may_act_for(function: &str, user: pgrx::Uuid, self_allowed: bool) {
     if caller_is_service() {
         return;

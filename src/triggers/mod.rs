@@ -4,6 +4,7 @@
 use pgrx::prelude::*;
 
 pub mod audit;
+pub mod public_writes;
 pub mod updated_at;
 
 /// `vibecraft.restoring_dump()`: whether this session is loading a dump. pg_dump's and

@@ -77,7 +77,8 @@ fn no_two_second_interval_admits_more_than_the_limit() {
     assert!((400..=600).contains(&admitted.len()), "{} admitted", admitted.len());
 }
 
-/// A user limits only itself; the service role anyone. Rolled-back calls stay counted.
+/// A user limits only itself, by the action's rule; the service role anyone. Rolled-back
+/// calls stay counted.
 #[test]
 fn users_limit_only_themselves_and_rollbacks_do_not_refund() {
     let db = TestDb::new("rl_roles");
@@ -85,6 +86,8 @@ fn users_limit_only_themselves_and_rollbacks_do_not_refund() {
     su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
     let mut mia = db.login_as("rl_mia", &["vibecraft_authenticated"]);
     let action: String = su.query_one("SELECT 'login:' || gen_random_uuid()", &[]).unwrap().get(0);
+    // A signed-in caller is held to the action's rule; the seed's call repeats its numbers.
+    su.execute("INSERT INTO vibecraft.rate_limit_rules (action, limit_count, time_window) VALUES ($1, 5, '1 hour')", &[&action]).unwrap();
 
     let mut tx = mia.transaction().unwrap();
     tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();

@@ -52,3 +52,25 @@ DELETE FROM vibecraft.ai_providers WHERE name = 'ratetest';
 SELECT slots_total >= 1024 AS has_slots, slots_in_use > 0 AS in_use, admitted > 0 AS counted
   FROM vibecraft.rate_limit_state();
 SELECT vibecraft.compact_rate_limits() >= 0 AS compacted;
+
+-- Rules: a signed-in caller is held to the action's rule in vibecraft.rate_limit_rules
+-- (the service role's table, for the user's plan before every plan); only the service
+-- role passes limits of its own.
+INSERT INTO vibecraft.rate_limit_rules (action, plan, limit_count, time_window)
+VALUES ('regress:api_calls', NULL, 2, '1 hour'), ('regress:api_calls', 'enterprise', 3, '1 hour');
+CREATE ROLE regress_rl_app LOGIN IN ROLE vibecraft_authenticated;
+SET vibecraft.trust_request_claims = on;
+SELECT set_config('request.jwt.claims', json_build_object('sub', :mia, 'role', 'authenticated')::text, false) IS NOT NULL AS signed_in;
+SET ROLE regress_rl_app;
+SELECT n, vibecraft.check_rate_limit(:mia, 'regress:api_calls') AS admitted FROM generate_series(1, 3) AS n;
+\set VERBOSITY terse
+SELECT vibecraft.check_rate_limit(:mia, 'regress:api_calls', 1000000, '1 second');
+SELECT vibecraft.check_rate_limit(:mia, 'regress:no rule');
+UPDATE vibecraft.rate_limit_rules SET limit_count = 1000000;
+\set VERBOSITY default
+SELECT action, plan, limit_count, time_window FROM vibecraft.rate_limit_rules WHERE action LIKE 'regress:%' ORDER BY plan NULLS FIRST;
+RESET ROLE;
+RESET vibecraft.trust_request_claims;
+SELECT set_config('request.jwt.claims', '', false) = '' AS signed_out;
+DROP ROLE regress_rl_app;
+DELETE FROM vibecraft.rate_limit_rules WHERE action LIKE 'regress:%';

@@ -1,0 +1,109 @@
+//! Table locks one tenant may not take: `LOCK TABLE` on a vibecraft table or view in a
+//! mode stronger than ROW EXCLUSIVE is the owner's (and superusers') alone.
+//!
+//! PostgreSQL lets a role that holds UPDATE or DELETE on a whole table take any lock
+//! on it, ACCESS EXCLUSIVE included. Users of a shared schema hold DELETE on their
+//! own rows' tables, so without this one signed-in user could stall every other user,
+//! the service role included, for as long as it keeps its transaction going: no
+//! statement, lock or idle timeout ends a transaction that keeps sending statements.
+//! The modes up to ROW EXCLUSIVE are what ordinary reads and writes take anyway.
+//!
+//! A ProcessUtility hook, so it needs vibecraft in shared_preload_libraries, as the
+//! rate limiter does.
+
+use crate::errors::raise;
+use pgrx::pg_sys;
+use pgrx::{PgList, PgSqlErrorCode};
+use std::ffi::{c_char, CStr};
+
+static mut PREVIOUS: pg_sys::ProcessUtility_hook_type = None;
+
+/// Called from _PG_init when loaded through shared_preload_libraries.
+pub fn register() {
+    // SAFETY: _PG_init runs once per process before any statement.
+    unsafe {
+        PREVIOUS = pg_sys::ProcessUtility_hook;
+        pg_sys::ProcessUtility_hook = Some(refuse_strong_table_locks);
+    }
+}
+
+fn owns(relation: pg_sys::Oid, role: pg_sys::Oid) -> bool {
+    // SAFETY: catalog lookups inside a transaction.
+    unsafe {
+        #[cfg(feature = "pg15")]
+        {
+            pg_sys::pg_class_ownercheck(relation, role)
+        }
+        #[cfg(not(feature = "pg15"))]
+        {
+            pg_sys::object_ownercheck(pg_sys::RelationRelationId, relation, role)
+        }
+    }
+}
+
+/// The mode as LOCK TABLE spells it (lockdefs.h numbers them 1 to 8).
+fn mode_name(mode: i32) -> &'static str {
+    match mode {
+        1 => "ACCESS SHARE",
+        2 => "ROW SHARE",
+        3 => "ROW EXCLUSIVE",
+        4 => "SHARE UPDATE EXCLUSIVE",
+        5 => "SHARE",
+        6 => "SHARE ROW EXCLUSIVE",
+        7 => "EXCLUSIVE",
+        _ => "ACCESS EXCLUSIVE",
+    }
+}
+
+/// Refuse the statement when it is a LOCK of a vibecraft relation, in a mode above ROW
+/// EXCLUSIVE, by a role that does not own the relation.
+unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
+    // SAFETY: called by the hook with a valid LockStmt, inside a transaction.
+    unsafe {
+        if (*statement).mode <= pg_sys::RowExclusiveLock as i32 {
+            return;
+        }
+        let schema = pg_sys::get_namespace_oid(c"vibecraft".as_ptr(), true);
+        if schema == pg_sys::InvalidOid {
+            return;
+        }
+        let role = pg_sys::GetUserId();
+        for range in PgList::<pg_sys::RangeVar>::from_pg((*statement).relations).iter_ptr() {
+            let relation = pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
+            if relation == pg_sys::InvalidOid || pg_sys::get_rel_namespace(relation) != schema || owns(relation, role) {
+                continue;
+            }
+            let name = CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned();
+            raise(
+                PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+                format!("vibecraft: LOCK TABLE vibecraft.{name} IN {} MODE is reserved for the table's owner", mode_name((*statement).mode)),
+                Some("Ordinary reads and writes, SELECT ... FOR UPDATE and LOCK ... IN ROW EXCLUSIVE MODE need no stronger lock; a stronger one would stall every other user."),
+            );
+        }
+    }
+}
+
+#[pgrx::pg_guard]
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C-unwind" fn refuse_strong_table_locks(
+    planned: *mut pg_sys::PlannedStmt,
+    query: *const c_char,
+    read_only_tree: bool,
+    context: pg_sys::ProcessUtilityContext::Type,
+    params: pg_sys::ParamListInfo,
+    environment: *mut pg_sys::QueryEnvironment,
+    destination: *mut pg_sys::DestReceiver,
+    completion: *mut pg_sys::QueryCompletion,
+) {
+    // SAFETY: PostgreSQL hands the hook a valid planned utility statement.
+    unsafe {
+        let statement = (*planned).utilityStmt;
+        if !statement.is_null() && (*statement).type_ == pg_sys::NodeTag::T_LockStmt {
+            check_lock(statement.cast());
+        }
+        match PREVIOUS {
+            Some(previous) => previous(planned, query, read_only_tree, context, params, environment, destination, completion),
+            None => pg_sys::standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, destination, completion),
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! `vibecraft.guard_public_write()`: BEFORE INSERT OR UPDATE row trigger on every table
+//! that the anonymous or signed-in roles may write (sql/schema/rules.sql attaches it).
+//!
+//! * A row written by a caller other than the service role may hold at most
+//!   `vibecraft.max_row_bytes` (signed in) or `vibecraft.max_anonymous_row_bytes`
+//!   (nobody signed in) bytes, so nobody fills the disk with one 100 MB comment.
+//! * Anonymous inserts are rate limited per table, all anonymous callers together, by
+//!   the rule `anon_insert:<table>` in `vibecraft.rate_limit_rules` (no rule: no limit).
+//!   They have no identity to tell them apart; the price is that one flood uses up the
+//!   minute's budget of a table for every anonymous caller, and nobody else's.
+//!
+//! The service role, superusers and a dump being restored are not held to either.
+
+use crate::errors::raise;
+use crate::{identity, rate_limit, settings};
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+
+#[pg_trigger]
+fn guard_public_write<'a>(
+    trigger: &'a PgTrigger<'a>,
+) -> Result<Option<PgHeapTuple<'a, AllocatedByPostgres>>, PgTriggerError> {
+    let data = trigger.trigger_data();
+    let event = data.tg_event;
+    let is_row_before = event & pg_sys::TRIGGER_EVENT_ROW != 0
+        && event & pg_sys::TRIGGER_EVENT_TIMINGMASK == pg_sys::TRIGGER_EVENT_BEFORE;
+    let op = event & pg_sys::TRIGGER_EVENT_OPMASK;
+    if !is_row_before || !(op == pg_sys::TRIGGER_EVENT_INSERT || op == pg_sys::TRIGGER_EVENT_UPDATE) {
+        raise(
+            PgSqlErrorCode::ERRCODE_TRIGGERED_ACTION_EXCEPTION,
+            "vibecraft.guard_public_write() must be a BEFORE INSERT OR UPDATE ... FOR EACH ROW trigger",
+            None,
+        );
+    }
+    let row = if op == pg_sys::TRIGGER_EVENT_INSERT { data.tg_trigtuple } else { data.tg_newtuple };
+    let keep = || Ok(trigger.new());
+    // SAFETY: a catalog check of the current role.
+    if unsafe { pg_sys::superuser() } || crate::triggers::restoring_dump() || identity::caller_is_service() {
+        return keep();
+    }
+    let anonymous = identity::current_user().is_none();
+    // SAFETY: the row and the relation are valid while the trigger fires.
+    let (bytes, relation, table) = unsafe {
+        let relation = (*data.tg_relation).rd_id;
+        let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned();
+        ((*row).t_len as i64, relation, name)
+    };
+    let most = if anonymous { settings::MAX_ANONYMOUS_ROW_BYTES.get() } else { settings::MAX_ROW_BYTES.get() } as i64;
+    if bytes > most {
+        raise(
+            PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+            format!("vibecraft: a row of vibecraft.{table} may hold at most {most} bytes{}; this one holds {bytes}", if anonymous { " when nobody is signed in" } else { "" }),
+            Some("Store large content in a storage bucket and keep its path in the row."),
+        );
+    }
+    if anonymous && op == pg_sys::TRIGGER_EVENT_INSERT && !rate_limit::admit_anonymous_insert(relation, &table) {
+        raise(
+            PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
+            format!("vibecraft: too many anonymous writes to vibecraft.{table} right now"),
+            Some("Try again in a minute, or sign in."),
+        );
+    }
+    keep()
+}
