@@ -27,6 +27,20 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
 ALTER EXTENSION vibecraft UPDATE;
 SQL
+# A login role for PostgREST or an app server (NOINHERIT: it acts only through SET ROLE),
+# with the timeouts docs/dba.md (section 3) recommends for the API's login roles.
+psql_at "$VIBECRAFT_PORT" vibecraft -q <<'SQL' >/dev/null
+SET client_min_messages = warning;
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'authenticator') THEN
+        CREATE ROLE authenticator LOGIN NOINHERIT;
+    END IF;
+END
+$$;
+GRANT vibecraft_anon, vibecraft_authenticated, vibecraft_service TO authenticator;
+SELECT vibecraft.apply_role_timeouts('authenticator');
+SQL
 # During development the SQL of one version changes without a version bump; the
 # database then still has the objects it was created with. Say so rather than guess.
 script="$("$PG_CONFIG" --sharedir)/extension/vibecraft--$(grep -m1 '^version' "$PROJECT_DIR/Cargo.toml" | cut -d'"' -f2).sql"
@@ -53,6 +67,8 @@ encryption key were generated for it (see $DATA/postgresql.conf). Not for produc
 
 Connect:
     psql -h localhost -p $VIBECRAFT_PORT -U postgres vibecraft
+    (or as 'authenticator', the login role for PostgREST or an app server: it has the three
+    vibecraft roles and the recommended timeouts)
 
 make stop    stops it; make reset deletes its data and starts again; make test runs every test tier.
 MSG

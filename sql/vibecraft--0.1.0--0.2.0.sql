@@ -101,9 +101,12 @@ CREATE UNIQUE INDEX rate_limit_rules_action_plan_key ON vibecraft.rate_limit_rul
 -- The limits of writes that need no sign-in (feedback forms, error reports): all
 -- anonymous callers of one table share one budget per window.
 -- @since 0.2.0
-INSERT INTO vibecraft.rate_limit_rules (action, limit_count, time_window, description, is_system) VALUES
-    ('anon_insert:feedback', 60, '1 minute', 'Anonymous feedback rows, all anonymous callers together', true),
-    ('anon_insert:error_logs', 300, '1 minute', 'Anonymous error reports, all anonymous callers together', true);
+-- (Fixed ids, as every installed reference row has: a restore makes them anew.)
+INSERT INTO vibecraft.rate_limit_rules (id, action, limit_count, time_window, description, is_system) VALUES
+    ('c1000000-0000-4000-8000-000000000001', 'anon_insert:feedback', 60, '1 minute',
+     'Anonymous feedback rows, all anonymous callers together', true),
+    ('c1000000-0000-4000-8000-000000000002', 'anon_insert:error_logs', 300, '1 minute',
+     'Anonymous error reports, all anonymous callers together', true);
 
 -- Installed rows get the same ids in every database (derived from their names), so
 -- that rows referring to them still do after a dump is restored into a fresh install.
@@ -468,8 +471,8 @@ AS 'MODULE_PATHNAME', 'realtime_signature_wrapper';
 
 -- vibecraft::realtime::realtime_signature_matches
 CREATE OR REPLACE FUNCTION "realtime_signature_matches"(
-	"channel" TEXT, /* & str */
-	"event" TEXT, /* & str */
+	"channel" TEXT, /* Option < & str > */
+	"event" TEXT, /* Option < & str > */
 	"signature" TEXT /* Option < & str > */
 ) RETURNS bool /* bool */
 STABLE PARALLEL SAFE

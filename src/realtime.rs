@@ -32,8 +32,9 @@ fn realtime_signature(channel: &str, event: &str) -> Option<String> {
 
 /// `vibecraft.realtime_signature_matches(channel, event, signature)`: constant-time check.
 #[pg_extern(stable, parallel_safe)]
-fn realtime_signature_matches(channel: &str, event: &str, signature: Option<&str>) -> bool {
-    let (Some(key), Some(signature)) = (crate::storage::key_from_jwt_secret(LABEL), signature) else { return false };
+fn realtime_signature_matches(channel: Option<&str>, event: Option<&str>, signature: Option<&str>) -> bool {
+    let (Some(channel), Some(event), Some(signature)) = (channel, event, signature) else { return false };
+    let Some(key) = crate::storage::key_from_jwt_secret(LABEL) else { return false };
     let Ok(tag) = URL_SAFE_NO_PAD.decode(signature) else { return false };
     hmac_with(&key, signed_text(channel, event).as_bytes()).verify_slice(&tag).is_ok()
 }

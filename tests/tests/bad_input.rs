@@ -51,6 +51,8 @@ fn bad_values(sql_type: &str) -> Vec<String> {
             "'no_such_table'::regclass",
         ],
         "boolean" => vec!["NULL", "true", "false"],
+        // Never a real login role: the call would change its settings.
+        "regrole" => vec!["NULL", "'no_such_role'::regrole", "'pg_signal_backend'"],
         other => panic!("bad_input.rs has no bad values for type {other}: add them"),
     };
     list.into_iter().map(str::to_string).collect()
@@ -68,6 +70,7 @@ fn plausible(sql_type: &str) -> &'static str {
         "timestamp with time zone" => "now() + interval '1 day'",
         "text[]" => "'{}'",
         "regclass" => "'vibecraft.feedback_tags'",
+        "regrole" => "'pg_signal_backend'",
         "boolean" => "true",
         other => panic!("bad_input.rs has no plausible value for type {other}: add it"),
     }

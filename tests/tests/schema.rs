@@ -128,3 +128,86 @@ fn dump_and_restore_keeps_every_row() {
         admin.batch_execute(&format!("DROP DATABASE {target} WITH (FORCE)")).unwrap();
     }
 }
+
+/// The project's cluster.sh, which makes a cluster of its own as the OS user postgres.
+fn cluster_script(args: &[&str]) -> std::process::Output {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    Command::new("bash")
+        .arg(root.join("scripts/cluster.sh"))
+        .args(args)
+        // Its own cluster: no pg_cron (the scratch cluster's cron database is not there).
+        .env_remove("VIBECRAFT_CRON_DATABASE")
+        .output()
+        .expect("cluster.sh runs")
+}
+
+/// A move to a new server, as docs/dba.md (section 7) tells it: the keyring and the JWT
+/// secret copied into the new server's configuration (here: the same VIBECRAFT_* settings
+/// for its cluster), `pg_dumpall --roles-only` restored, then the database dump with no
+/// options. Rows, roles and row-level security come back; provider keys still decrypt.
+#[test]
+fn a_new_cluster_gets_the_roles_the_rows_and_the_keyring() {
+    let source = TestDb::new("schema_move_src");
+    let mut su = source.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    drop(source.login_as("mover_app", &["vibecraft_authenticated"]));
+    let app_role = format!("{}_mover_app", source.name);
+    let before = table_contents(&mut su);
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let data = root.join("target/restore-cluster");
+    let data = data.to_str().unwrap();
+    let port = "28817"; // make run uses 28815, make test 28816, make bench 28819
+    cluster_script(&["wipe", data]);
+    let started = cluster_script(&["start", port, data]);
+    assert!(started.status.success(), "the new cluster did not start: {}", String::from_utf8_lossy(&started.stderr));
+    let new_flags = vec!["--host=localhost".to_string(), format!("--port={port}"), "--username=postgres".to_string()];
+
+    let roles = Command::new(pg_tool("pg_dumpall")).args(conn_flags()).arg("--roles-only").output().expect("pg_dumpall runs");
+    assert!(roles.status.success());
+    let roles_file = std::env::temp_dir().join(format!("vibecraft-roles-{}.sql", std::process::id()));
+    std::fs::write(&roles_file, &roles.stdout).unwrap();
+    let loaded = Command::new(pg_tool("psql")).args(&new_flags).args(["-X", "-q", "--dbname", "postgres", "-f"]).arg(&roles_file).output().unwrap();
+    std::fs::remove_file(&roles_file).ok();
+    // The one expected complaint: the new cluster has its own postgres role already.
+    let complaints: Vec<String> = String::from_utf8_lossy(&loaded.stderr)
+        .lines()
+        .filter(|l| l.contains("ERROR") && !l.contains("role \"postgres\" already exists"))
+        .map(str::to_string)
+        .collect();
+    assert!(complaints.is_empty(), "restoring the roles: {complaints:?}");
+
+    let dump = std::env::temp_dir().join(format!("vibecraft-move-{}.custom", std::process::id()));
+    let status = Command::new(pg_tool("pg_dump")).args(conn_flags()).args(["--format=custom", "--file"]).arg(&dump).arg(&source.name).status().unwrap();
+    assert!(status.success());
+    let created = Command::new(pg_tool("createdb")).args(&new_flags).arg("moved").status().unwrap();
+    assert!(created.success());
+    let restored = Command::new(pg_tool("pg_restore")).args(&new_flags).args(["--dbname", "moved"]).arg(&dump).output().unwrap();
+    std::fs::remove_file(&dump).ok();
+    let stderr = String::from_utf8_lossy(&restored.stderr);
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        assert!(restored.status.success() && !stderr.contains("ERROR"), "pg_restore into the new cluster: {stderr}");
+        let mut moved = connect(&format!("host=localhost port={port} user=postgres dbname=moved"));
+        let after = table_contents(&mut moved);
+        assert_eq!(before, after, "the rows on the new cluster");
+        let key: String = moved
+            .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
+            .unwrap()
+            .get(0);
+        assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234", "the keyring came along");
+        let failed: i64 = moved.query_one("SELECT count(*) FROM vibecraft.validate_system_integrity() WHERE status = 'failed'", &[]).unwrap().get(0);
+        assert_eq!(failed, 0);
+        // The application's login role signs in there and sees its own rows only.
+        let mut app = connect(&format!("host=localhost port={port} user={app_role} dbname=moved"));
+        let mut tx = app.transaction().unwrap();
+        tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token("d1000000-0000-4000-8000-000000000003", serde_json::json!({}))])
+            .unwrap();
+        let users: i64 = tx.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
+        let all: i64 = moved.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
+        assert!(users >= 1 && users < all, "row-level security on the new cluster: {users} of {all}");
+    }));
+    cluster_script(&["wipe", data]);
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
