@@ -1719,7 +1719,7 @@ COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS
 COMMENT ON FUNCTION vibecraft.revoke_api_key(uuid) IS 'Revoke an API key (its owner, an admin or the service role); true when it was active.';
 COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about five seconds, and at disconnect).';
 COMMENT ON FUNCTION vibecraft.authenticate_api_key(text) IS 'Sign in with a service API key for the rest of the transaction; SQLSTATE 28000 when the key is not valid.';
-COMMENT ON FUNCTION vibecraft.flush_api_key_usage() IS 'Add this connection''s buffered API key uses to api_keys.usage_count now; returns how many uses were added.';
+COMMENT ON FUNCTION vibecraft.flush_api_key_usage() IS 'Count this connection''s buffered API key uses now: hand them to the flush worker and wait for it; returns how many uses were handed over. The service role.';
 COMMENT ON FUNCTION vibecraft.new_api_key_secret(text) IS 'Internal: a fresh API key vc_<env>_<8 hex>_<43 characters>.';
 COMMENT ON FUNCTION vibecraft.api_key_prefix(text) IS 'The visible part of an API key: vc_<env>_<id>.';
 
@@ -1732,7 +1732,8 @@ GRANT EXECUTE ON FUNCTION vibecraft.api_key_prefix(text) TO vibecraft_anon, vibe
 GRANT EXECUTE ON FUNCTION vibecraft.api_key_scopes() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.revoke_api_key(uuid) TO vibecraft_authenticated, vibecraft_service;
-GRANT EXECUTE ON FUNCTION vibecraft.flush_api_key_usage() TO vibecraft_authenticated, vibecraft_service;
+-- The service role's (each call may start a background worker): users have no need of it.
+GRANT EXECUTE ON FUNCTION vibecraft.flush_api_key_usage() TO vibecraft_service;
 GRANT SELECT, UPDATE (name) ON vibecraft.api_keys TO vibecraft_authenticated;
 
 -- ---- sql/usage/rules.sql

@@ -268,38 +268,46 @@ fn admit(limits: &[Limit]) -> Outcome {
         let subject = *limit.subject.as_bytes();
         let start = neighbourhood(key, database, &subject, n);
         let slots = table.slots();
-        let mut found = None;
-        let mut free = None;
-        let mut held = 0;
-        for p in 0..PROBE.min(n) {
-            let at = (start + p) % n;
-            let s = &mut slots[at];
-            let same_subject = s.sub_window != 0 && s.subject == subject && s.database == database;
-            if same_subject && s.sub_window == sub_window && s.action_hash == action_hash && s.kind == limit.kind as u32 {
-                found = Some(at);
-                break;
-            }
-            if chosen.contains(&at) {
-                held += 1; // taken by an earlier limit of this call
-            } else if is_free(s, now) {
-                s.sub_window = 0;
-                free.get_or_insert(at);
-            } else if same_subject {
-                held += 1;
-            }
-        }
-        let at = match (found, free) {
-            (Some(at), _) => at,
-            (None, _) if held >= SHARE => {
-                table.header().full += 1;
-                return Outcome::ShareUsed;
-            }
-            (None, Some(at)) => at,
-            (None, None) => {
-                table.header().full += 1;
-                return Outcome::Full;
+        let width = PROBE.min(n);
+        // The hot path: the limit's own slot, by comparing keys only.
+        let found = (0..width).map(|p| (start + p) % n).find(|&at| {
+            let s = &slots[at];
+            s.sub_window == sub_window && s.action_hash == action_hash && s.subject == subject && s.database == database && s.kind == limit.kind as u32
+        });
+        let at = match found {
+            Some(at) => at,
+            None => {
+                // A new limit: a free slot of the neighbourhood, if the subject has not
+                // used up its share (slots whose counts aged out are free again).
+                let mut free = None;
+                let mut held = 0;
+                for p in 0..width {
+                    let at = (start + p) % n;
+                    let s = &mut slots[at];
+                    let same_subject = s.sub_window != 0 && s.subject == subject && s.database == database;
+                    if chosen.contains(&at) {
+                        held += 1; // taken by an earlier limit of this call
+                    } else if is_free(s, now) {
+                        s.sub_window = 0;
+                        free.get_or_insert(at);
+                    } else if same_subject {
+                        held += 1;
+                    }
+                }
+                match free {
+                    _ if held >= SHARE => {
+                        table.header().full += 1;
+                        return Outcome::ShareUsed;
+                    }
+                    Some(at) => at,
+                    None => {
+                        table.header().full += 1;
+                        return Outcome::Full;
+                    }
+                }
             }
         };
+        let slots = table.slots();
         let slot = &mut slots[at];
         if found.is_none() {
             *slot = Slot {
