@@ -1508,7 +1508,8 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'See vibecraft.ai_providers for the providers you can use.';
     END IF;
     -- Never echo the key: say what was expected, not what was given.
-    IF api_key IS NULL OR (p.api_key_pattern IS NOT NULL AND api_key !~ p.api_key_pattern) THEN
+    IF api_key IS NULL OR octet_length(api_key) > 1000
+       OR (p.api_key_pattern IS NOT NULL AND api_key !~ p.api_key_pattern) THEN
         RAISE EXCEPTION 'vibecraft.save_provider_key: this is not a valid % API key', p.display_name
             USING ERRCODE = '22023', HINT = 'Copy the whole key from the provider''s dashboard.';
     END IF;
@@ -1688,6 +1689,14 @@ BEGIN
        AND NOT vibecraft.has_org_role(organization_id, 'MEMBER') THEN
         RAISE EXCEPTION 'vibecraft.create_api_key: you are not a member of that organization' USING ERRCODE = '42501';
     END IF;
+    -- A bounded number of live keys per user: each may take a rate-limit slot and a
+    -- place in the shared usage queue.
+    IF NOT vibecraft.is_service()
+       AND (SELECT count(*) FROM vibecraft.api_keys k
+             WHERE k.user_id = uid AND k.revoked_at IS NULL AND k.is_active) >= 100 THEN
+        RAISE EXCEPTION 'vibecraft.create_api_key: you have 100 active API keys already' USING ERRCODE = '53400',
+            HINT = 'Revoke keys you no longer use with vibecraft.revoke_api_key(key_id).';
+    END IF;
     secret := vibecraft.new_api_key_secret('live');
     INSERT INTO vibecraft.api_keys (user_id, organization_id, name, key_prefix, key_hash, scopes, expires_at)
     VALUES (uid, organization_id, btrim(name), vibecraft.api_key_prefix(secret),
@@ -1715,7 +1724,7 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM revoked)
 $$;
 
-COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored. Scopes come from vibecraft.api_key_scopes() (22023 otherwise) and must be held by the caller (42501 otherwise); the organization must be one the caller belongs to.';
+COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored. Scopes come from vibecraft.api_key_scopes() (22023 otherwise) and must be held by the caller (42501 otherwise); the organization must be one the caller belongs to; at most 100 active keys per user (53400).';
 COMMENT ON FUNCTION vibecraft.revoke_api_key(uuid) IS 'Revoke an API key (its owner, an admin or the service role); true when it was active.';
 COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about five seconds, and at disconnect).';
 COMMENT ON FUNCTION vibecraft.authenticate_api_key(text) IS 'Sign in with a service API key for the rest of the transaction; SQLSTATE 28000 when the key is not valid.';
@@ -1789,6 +1798,11 @@ BEGIN
     IF project_id IS NOT NULL AND NOT vibecraft.is_service()
        AND NOT vibecraft.has_project_role(project_id, 'editor') THEN
         RAISE EXCEPTION 'vibecraft.log_api_usage: you cannot log usage against that project' USING ERRCODE = '42501';
+    END IF;
+    -- A usage row is a small record; a caller does not park megabytes in it.
+    IF octet_length(model) > 200 OR octet_length(endpoint) > 2000 OR octet_length(error_message) > 10000 THEN
+        RAISE EXCEPTION 'vibecraft.log_api_usage: model, endpoint and error_message may hold at most 200, 2,000 and 10,000 bytes'
+            USING ERRCODE = '22001';
     END IF;
     INSERT INTO vibecraft.api_usage_logs AS l
         (user_id, project_id, provider, model, endpoint, prompt_tokens, completion_tokens, cost_usd,
@@ -2080,7 +2094,7 @@ GRANT SELECT ON vibecraft.payments, vibecraft.downloads TO vibecraft_authenticat
 
 -- The functions are native (src/rate_limit.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) IS
-    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. The limit is the action''s rule in vibecraft.rate_limit_rules (for the user''s plan, else for every plan); only the service role may pass limit_count and time_window of its own. A user for itself; the service role and admins for anyone. A subject holds at most 8 live limits (53400 beyond). Needs vibecraft in shared_preload_libraries.';
+    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. The limit is the action''s rule in vibecraft.rate_limit_rules (for the user''s plan, else for every plan); only the service role may pass limit_count and time_window of its own. A user for itself; the service role and admins for anyone. A subject holds at most 16 live limits (53400 beyond). Needs vibecraft in shared_preload_libraries.';
 
 COMMENT ON TABLE vibecraft.rate_limit_rules IS
     'The limits check_rate_limit holds signed-in callers to: action, plan (NULL: every plan), limit_count per time_window. anon_insert:<table> rules limit anonymous inserts into a table, all anonymous callers together. The service role manages them.';
@@ -3236,17 +3250,22 @@ BEGIN
     report := report || jsonb_build_object('expired_verification_tokens', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.verification_tokens'); END IF;
 
+    -- Rows a user holds locked (it may SELECT ... FOR UPDATE what it may update) are left
+    -- for the next run rather than waited for: no user can stall the daily run.
     UPDATE vibecraft.api_keys SET is_active = false
-     WHERE is_active AND revoked_at IS NULL AND expires_at <= now();
+     WHERE id IN (SELECT k.id FROM vibecraft.api_keys k
+                   WHERE k.is_active AND k.revoked_at IS NULL AND k.expires_at <= now()
+                     FOR UPDATE SKIP LOCKED);
     GET DIAGNOSTICS n = ROW_COUNT;
     report := report || jsonb_build_object('expired_api_keys_deactivated', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.api_keys'); END IF;
 
     -- Each user's own history retention, where they turned auto_cleanup on.
-    DELETE FROM vibecraft.prompt_history h
-     USING vibecraft.user_preferences p
-     WHERE p.user_id = h.user_id AND p.auto_cleanup
-       AND h.created_at < now() - make_interval(days => p.max_history_days);
+    DELETE FROM vibecraft.prompt_history
+     WHERE id IN (SELECT h.id FROM vibecraft.prompt_history h
+                    JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
+                   WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
+                     FOR UPDATE OF h SKIP LOCKED);
     GET DIAGNOSTICS n = ROW_COUNT;
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
@@ -3390,6 +3409,12 @@ BEGIN
     IF also_analyze IS NULL OR wait IS NULL THEN
         RAISE EXCEPTION 'vibecraft.vacuum_all_tables: also_analyze and wait must not be NULL' USING ERRCODE = '22004';
     END IF;
+    -- One at a time per database: each takes a slot of max_worker_processes.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                WHERE a.backend_type = 'vibecraft vacuum' AND a.datname = pg_catalog.current_database()) THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: a vacuum of this database is running already'
+            USING ERRCODE = '55006', HINT = 'Wait for it: pg_stat_user_tables.last_vacuum shows when each table was done.';
+    END IF;
     IF NOT vibecraft.vacuum_in_background(also_analyze, wait) THEN
         RAISE EXCEPTION 'vibecraft.vacuum_all_tables: no background worker could be started'
             USING ERRCODE = '53000',
@@ -3407,7 +3432,7 @@ COMMENT ON FUNCTION vibecraft.maintained_tables() IS
 COMMENT ON FUNCTION vibecraft.analyze_all_tables() IS
     'ANALYZE every table of vibecraft.maintained_tables(), then return each with its last analyze and live tuples. Admins and the service role.';
 COMMENT ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) IS
-    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. 53000 when no worker can be started. Admins and the service role.';
+    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. One at a time per database (55006 while one runs); 53000 when no worker can be started. Admins and the service role.';
 COMMENT ON FUNCTION vibecraft.vacuum_in_background(boolean, boolean) IS
     'Internal to vacuum_all_tables: start the VACUUM worker; false when none could be started.';
 
@@ -3589,15 +3614,26 @@ $$;
 COMMENT ON FUNCTION vibecraft.publish_change() IS
     'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed, at, sig} (no row contents, no secret column names; sig is checked by verify_realtime_event).';
 
--- Whether a payload received on a channel is an event the database sent there.
+-- Whether a payload received on a channel is an event the database sent there, exactly
+-- as it sent it: the text must be the event's own (jsonb) spelling, so a payload with,
+-- say, a second "id" key that a listener's parser would read differently is refused.
 CREATE OR REPLACE FUNCTION vibecraft.verify_realtime_event(channel text, payload text)
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(vibecraft.realtime_signature_matches(channel, (e OPERATOR(pg_catalog.-) 'sig'::text)::text,
-                                                         e OPERATOR(pg_catalog.->>) 'sig'), false)
-      FROM (SELECT payload::jsonb AS e) p
+DECLARE
+    e jsonb;
+BEGIN
+    BEGIN
+        e := payload::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RETURN false;
+    END;
+    RETURN coalesce(e::text OPERATOR(pg_catalog.=) payload
+                    AND vibecraft.realtime_signature_matches(channel, (e OPERATOR(pg_catalog.-) 'sig'::text)::text,
+                                                             e OPERATOR(pg_catalog.->>) 'sig'), false);
+END
 $$;
 
 COMMENT ON FUNCTION vibecraft.verify_realtime_event(text, text) IS

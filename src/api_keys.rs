@@ -32,13 +32,13 @@ use pgrx::prelude::*;
 use pgrx::pg_sys;
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CStr;
 
 const FLUSH_AFTER_MS: i64 = 5000;
 /// Pending (database, key) entries the shared queue holds; beyond that a backend keeps
 /// its uses until there is room.
-const QUEUE: usize = 4096;
+const QUEUE: usize = 16_384;
 /// Most entries one flush writes.
 const BATCH: usize = 1000;
 /// A flush worker that has not finished after this long is presumed gone.
@@ -86,8 +86,8 @@ impl Queue {
         }
     }
 
-    fn has_pending(&self, database: u32) -> bool {
-        self.entries.iter().any(|e| e.uses != 0 && e.database == database)
+    fn has_pending(&self, database: u32, skip: &HashSet<[u8; 16]>) -> bool {
+        self.entries.iter().any(|e| e.uses != 0 && e.database == database && !skip.contains(&e.key))
     }
 }
 
@@ -153,11 +153,11 @@ fn enqueue(database: u32, uses: HashMap<[u8; 16], (i64, i64)>) -> HashMap<[u8; 1
     .unwrap_or_default()
 }
 
-/// Take up to BATCH entries of one database off the queue.
-fn take_batch(database: u32) -> Vec<PendingUse> {
+/// Take up to BATCH entries of one database off the queue, but none of `skip`.
+fn take_batch(database: u32, skip: &HashSet<[u8; 16]>) -> Vec<PendingUse> {
     with_queue(|q| {
         let mut batch = Vec::new();
-        for e in q.entries.iter_mut().filter(|e| e.uses != 0 && e.database == database) {
+        for e in q.entries.iter_mut().filter(|e| e.uses != 0 && e.database == database && !skip.contains(&e.key)) {
             batch.push(*e);
             e.uses = 0;
             if batch.len() == BATCH {
@@ -207,8 +207,11 @@ fn start_flush_worker(wait: bool) -> bool {
 pub fn flush_in_worker() -> i64 {
     let database = database();
     let mut written = 0;
+    // Keys whose rows someone holds locked: their uses go back to the queue, and this
+    // worker goes on with the others.
+    let mut locked_keys = HashSet::new();
     loop {
-        let batch = take_batch(database);
+        let batch = take_batch(database, &locked_keys);
         if batch.is_empty() {
             with_queue(|q| q.release_worker(database));
             break;
@@ -218,18 +221,7 @@ pub fn flush_in_worker() -> i64 {
                 let ids: Vec<pgrx::Uuid> = batch.iter().map(|e| pgrx::Uuid::from_bytes(e.key)).collect();
                 let uses: Vec<i64> = batch.iter().map(|e| e.uses).collect();
                 let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch.iter().map(|e| timestamptz(e.last)).collect();
-                let counted: Vec<[u8; 16]> = COUNT_USES_UNLESS_LOCKED.run(&[ids.clone().into(), uses.into(), last.into()], |t| {
-                    t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect()
-                });
-                let left: Vec<pgrx::Uuid> = ids.into_iter().filter(|id| !counted.contains(id.as_bytes())).collect();
-                let still_there: Vec<[u8; 16]> = if left.is_empty() {
-                    Vec::new()
-                } else {
-                    KEYS_THAT_EXIST.run(&[left.into()], |t| {
-                        t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect()
-                    })
-                };
-                (counted, still_there)
+                count_unless_locked(ids, uses, last)
             })
         })
         .catch_others(|e| {
@@ -245,13 +237,12 @@ pub fn flush_in_worker() -> i64 {
         // deleted in the meantime are dropped with them.
         let back: Vec<PendingUse> = batch.iter().filter(|e| locked.contains(&e.key)).copied().collect();
         put_back(&back);
-        // Done when nothing of this database is queued any more (uses queued while this
-        // worker ran included), or when what is left waits for a locked row. Deciding and
-        // releasing under one lock: a backend that queues after this sees no worker and
-        // starts one.
-        let stuck = !back.is_empty();
+        locked_keys.extend(locked);
+        // Done when nothing else of this database is queued (uses queued while this worker
+        // ran included). Deciding and releasing under one lock: a backend that queues after
+        // this sees no worker and starts one.
         let done = with_queue(|q| {
-            let done = stuck || !q.has_pending(database);
+            let done = !q.has_pending(database, &locked_keys);
             if done {
                 q.release_worker(database);
             }
@@ -263,6 +254,25 @@ pub fn flush_in_worker() -> i64 {
         }
     }
     written
+}
+
+/// Add uses to their keys, skipping rows someone holds locked: (ids counted, ids of keys
+/// that exist but were locked). Ids of keys that no longer exist are in neither.
+fn count_unless_locked(
+    ids: Vec<pgrx::Uuid>,
+    uses: Vec<i64>,
+    last: Vec<pgrx::datum::TimestampWithTimeZone>,
+) -> (Vec<[u8; 16]>, Vec<[u8; 16]>) {
+    let counted: Vec<[u8; 16]> = COUNT_USES_UNLESS_LOCKED.run(&[ids.clone().into(), uses.into(), last.into()], |t| {
+        t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect()
+    });
+    let left: Vec<pgrx::Uuid> = ids.into_iter().filter(|id| !counted.contains(id.as_bytes())).collect();
+    let locked = if left.is_empty() {
+        Vec::new()
+    } else {
+        KEYS_THAT_EXIST.run(&[left.into()], |t| t.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten().map(|u| *u.as_bytes())).collect())
+    };
+    (counted, locked)
 }
 
 fn timestamptz(t: i64) -> pgrx::datum::TimestampWithTimeZone {
@@ -298,19 +308,8 @@ static LOOKUP: OwnerStatement = OwnerStatement {
     access: Access::Read,
 };
 
-/// Add buffered uses: ($1 key ids, $2 uses, $3 last use), one element per key.
-static COUNT_USES: OwnerStatement = OwnerStatement {
-    rights_of: API_KEYS,
-    sql: "UPDATE vibecraft.api_keys k
-             SET usage_count = k.usage_count OPERATOR(pg_catalog.+) u.n, last_used_at = greatest(k.last_used_at, u.t)
-            FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.uuid[]), pg_catalog.unnest($2::pg_catalog.int8[]),
-                           pg_catalog.unnest($3::pg_catalog.timestamptz[])) AS u(id, n, t)
-           WHERE k.id OPERATOR(pg_catalog.=) u.id",
-    arg_types: &[UUID_ARRAY, INT8_ARRAY, TIMESTAMPTZ_ARRAY],
-    access: Access::Write,
-};
-
-/// The same, skipping rows someone holds locked (the flush worker); returns the ids counted.
+/// Add queued uses ($1 key ids, $2 uses, $3 last use, one element per key), skipping rows
+/// someone holds locked; returns the ids counted.
 static COUNT_USES_UNLESS_LOCKED: OwnerStatement = OwnerStatement {
     rights_of: API_KEYS,
     sql: "WITH u AS (
@@ -366,7 +365,7 @@ unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _
 unsafe extern "C-unwind" fn flush_at_exit(_code: std::ffi::c_int, _arg: pg_sys::Datum) {
     if hand_over() {
         start_flush_worker(false);
-        return;
+        // What the queue had no room for is counted below, rather than lost.
     }
     let pending = USAGE.with(|u| !u.borrow().counts.is_empty());
     // SAFETY: plain reads of transaction state.
@@ -447,8 +446,10 @@ fn hand_over() -> bool {
     true
 }
 
-/// Add the buffered counts to api_keys in the current transaction; returns how many
-/// uses were added. Runs with the rights of the api_keys table's owner.
+/// Add the buffered counts to api_keys in the current transaction, skipping rows someone
+/// holds locked (their uses stay buffered); returns how many uses were added. Runs with
+/// the rights of the api_keys table's owner. Used when there is no shared queue, and at
+/// exit for what the queue had no room for.
 fn flush() -> i64 {
     let batch = USAGE.with(|u| {
         let mut u = u.borrow_mut();
@@ -460,13 +461,26 @@ fn flush() -> i64 {
     }
     let ids: Vec<pgrx::Uuid> = batch.keys().map(|k| pgrx::Uuid::from_bytes(*k)).collect();
     let uses: Vec<i64> = batch.values().map(|(n, _)| *n).collect();
-    let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch
-        .values()
-        .map(|(_, t)| unsafe { pgrx::datum::TimestampWithTimeZone::from_datum(pg_sys::Datum::from(*t), false).unwrap() })
-        .collect();
-    let total: i64 = uses.iter().sum();
-    COUNT_USES.run(&[ids.into(), uses.into(), last.into()], |_| ());
-    USAGE.with(|u| merge(&mut u.borrow_mut().in_flight, batch));
+    let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch.values().map(|(_, t)| timestamptz(*t)).collect();
+    let (counted, locked) = count_unless_locked(ids, uses, last);
+    let mut written = HashMap::new();
+    let mut kept = HashMap::new();
+    for (key, value) in batch {
+        if counted.contains(&key) {
+            written.insert(key, value);
+        } else if locked.contains(&key) {
+            kept.insert(key, value);
+        }
+    }
+    let total = written.values().map(|(n, _)| *n).sum();
+    USAGE.with(|u| {
+        let mut u = u.borrow_mut();
+        merge(&mut u.in_flight, written);
+        if !kept.is_empty() {
+            merge(&mut u.counts, kept);
+            u.oldest.get_or_insert(ids::now());
+        }
+    });
     total
 }
 
@@ -582,7 +596,7 @@ fn flush_api_key_usage() -> i64 {
             return buffered;
         }
         // No worker slot free: take this database's queued uses back and count them here.
-        let batch = take_batch(database());
+        let batch = take_batch(database(), &HashSet::new());
         USAGE.with(|u| {
             let mut u = u.borrow_mut();
             for e in &batch {

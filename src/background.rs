@@ -42,7 +42,11 @@ pub fn start(job: Job, wait: bool) -> bool {
         return false;
     }
     let worker = BackgroundWorkerBuilder::new(&format!("vibecraft {}", job.name()))
-        .set_type("vibecraft")
+        // pg_stat_activity.backend_type: vacuum_all_tables runs one at a time per database.
+        .set_type(match job {
+            Job::FlushApiKeyUsage => "vibecraft usage flush",
+            Job::Vacuum | Job::VacuumAnalyze => "vibecraft vacuum",
+        })
         .set_library("vibecraft")
         .set_function("vibecraft_background_main")
         .set_argument(Some(pg_sys::Datum::from(database.to_u32())))

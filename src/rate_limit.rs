@@ -49,10 +49,11 @@ const SUB_WINDOWS: i64 = 16;
 /// Counters per slot: the current sub-window and the SUB_WINDOWS before it.
 const COUNTERS: usize = SUB_WINDOWS as usize + 1;
 /// How many consecutive slots a subject's limits may live in (open addressing, no tombstones).
-const PROBE: usize = 32;
+const PROBE: usize = 64;
 /// How many live slots of its neighbourhood one subject may hold: a quarter, so a
-/// neighbourhood always has room for subjects other than the busiest three.
-const SHARE: usize = 8;
+/// neighbourhood always has room for subjects other than the busiest three. (A user
+/// checking every provider's two limits and a few actions of its own fits.)
+const SHARE: usize = 16;
 /// Windows longer than this are refused (the state would not be "recent" any more).
 const MAX_WINDOW_MICROS: i128 = 366 * 86_400 * 1_000_000;
 

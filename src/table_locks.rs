@@ -8,12 +8,15 @@
 //! statement, lock or idle timeout ends a transaction that keeps sending statements.
 //! The modes up to ROW EXCLUSIVE are what ordinary reads and writes take anyway.
 //!
+//! LOCK TABLE of a view locks the relations under it in the same mode, so a view of
+//! anyone's (a temporary one included) that reaches a vibecraft relation counts as one.
+//!
 //! A ProcessUtility hook, so it needs vibecraft in shared_preload_libraries, as the
 //! rate limiter does.
 
 use crate::errors::raise;
 use pgrx::pg_sys;
-use pgrx::{PgList, PgSqlErrorCode};
+use pgrx::{PgList, PgSqlErrorCode, Spi};
 use std::ffi::{c_char, CStr};
 
 static mut PREVIOUS: pg_sys::ProcessUtility_hook_type = None;
@@ -55,6 +58,29 @@ fn mode_name(mode: i32) -> &'static str {
     }
 }
 
+/// The vibecraft relation a view reaches, through any depth of views, that the role does
+/// not own. Search_path-proof: it runs as the caller, who must not be able to make it
+/// answer "none" by shadowing an operator.
+fn vibecraft_relation_under_view(view: pg_sys::Oid) -> Option<String> {
+    Spi::get_one_with_args::<String>(
+        "WITH RECURSIVE under(oid) AS (
+             SELECT $1::pg_catalog.oid
+             UNION
+             SELECT d.refobjid FROM under u
+               JOIN pg_catalog.pg_rewrite w ON w.ev_class OPERATOR(pg_catalog.=) u.oid
+               JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                AND d.objid OPERATOR(pg_catalog.=) w.oid
+                AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass)
+         SELECT c.relname::pg_catalog.text FROM under u JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) u.oid
+          WHERE c.relnamespace OPERATOR(pg_catalog.=) 'vibecraft'::pg_catalog.regnamespace
+            AND NOT pg_catalog.pg_has_role(c.relowner, 'USAGE')
+          LIMIT 1",
+        &[view.into()],
+    )
+    .ok()
+    .flatten()
+}
+
 /// Refuse the statement when it is a LOCK of a vibecraft relation, in a mode above ROW
 /// EXCLUSIVE, by a role that does not own the relation.
 unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
@@ -70,10 +96,19 @@ unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
         let role = pg_sys::GetUserId();
         for range in PgList::<pg_sys::RangeVar>::from_pg((*statement).relations).iter_ptr() {
             let relation = pg_sys::RangeVarGetRelidExtended(range, pg_sys::NoLock as i32, pg_sys::RVROption::RVR_MISSING_OK, None, std::ptr::null_mut());
-            if relation == pg_sys::InvalidOid || pg_sys::get_rel_namespace(relation) != schema || owns(relation, role) {
+            if relation == pg_sys::InvalidOid || pg_sys::superuser() {
                 continue;
             }
-            let name = CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned();
+            let name = if pg_sys::get_rel_namespace(relation) == schema && !owns(relation, role) {
+                CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned()
+            } else if pg_sys::get_rel_relkind(relation) == pg_sys::RELKIND_VIEW as std::ffi::c_char {
+                match vibecraft_relation_under_view(relation) {
+                    Some(name) => name,
+                    None => continue,
+                }
+            } else {
+                continue;
+            };
             raise(
                 PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
                 format!("vibecraft: LOCK TABLE vibecraft.{name} IN {} MODE is reserved for the table's owner", mode_name((*statement).mode)),

@@ -74,6 +74,14 @@ BEGIN
        AND NOT vibecraft.has_org_role(organization_id, 'MEMBER') THEN
         RAISE EXCEPTION 'vibecraft.create_api_key: you are not a member of that organization' USING ERRCODE = '42501';
     END IF;
+    -- A bounded number of live keys per user: each may take a rate-limit slot and a
+    -- place in the shared usage queue.
+    IF NOT vibecraft.is_service()
+       AND (SELECT count(*) FROM vibecraft.api_keys k
+             WHERE k.user_id = uid AND k.revoked_at IS NULL AND k.is_active) >= 100 THEN
+        RAISE EXCEPTION 'vibecraft.create_api_key: you have 100 active API keys already' USING ERRCODE = '53400',
+            HINT = 'Revoke keys you no longer use with vibecraft.revoke_api_key(key_id).';
+    END IF;
     secret := vibecraft.new_api_key_secret('live');
     INSERT INTO vibecraft.api_keys (user_id, organization_id, name, key_prefix, key_hash, scopes, expires_at)
     VALUES (uid, organization_id, btrim(name), vibecraft.api_key_prefix(secret),
@@ -101,7 +109,7 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM revoked)
 $$;
 
-COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored. Scopes come from vibecraft.api_key_scopes() (22023 otherwise) and must be held by the caller (42501 otherwise); the organization must be one the caller belongs to.';
+COMMENT ON FUNCTION vibecraft.create_api_key(text, text[], timestamptz, uuid) IS 'Create a service API key for the signed-in user and return it, once: vc_live_<id>_<256 random bits>. Only its SHA-256 is stored. Scopes come from vibecraft.api_key_scopes() (22023 otherwise) and must be held by the caller (42501 otherwise); the organization must be one the caller belongs to; at most 100 active keys per user (53400).';
 COMMENT ON FUNCTION vibecraft.revoke_api_key(uuid) IS 'Revoke an API key (its owner, an admin or the service role); true when it was active.';
 COMMENT ON FUNCTION vibecraft.validate_api_key(text, text) IS 'Whether an API key is valid (and for required_scope), whose it is, and why not: unknown, revoked, expired or missing_scope. Uses are counted without writing on every call (exact within about five seconds, and at disconnect).';
 COMMENT ON FUNCTION vibecraft.authenticate_api_key(text) IS 'Sign in with a service API key for the rest of the transaction; SQLSTATE 28000 when the key is not valid.';

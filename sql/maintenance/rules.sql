@@ -92,17 +92,22 @@ BEGIN
     report := report || jsonb_build_object('expired_verification_tokens', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.verification_tokens'); END IF;
 
+    -- Rows a user holds locked (it may SELECT ... FOR UPDATE what it may update) are left
+    -- for the next run rather than waited for: no user can stall the daily run.
     UPDATE vibecraft.api_keys SET is_active = false
-     WHERE is_active AND revoked_at IS NULL AND expires_at <= now();
+     WHERE id IN (SELECT k.id FROM vibecraft.api_keys k
+                   WHERE k.is_active AND k.revoked_at IS NULL AND k.expires_at <= now()
+                     FOR UPDATE SKIP LOCKED);
     GET DIAGNOSTICS n = ROW_COUNT;
     report := report || jsonb_build_object('expired_api_keys_deactivated', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.api_keys'); END IF;
 
     -- Each user's own history retention, where they turned auto_cleanup on.
-    DELETE FROM vibecraft.prompt_history h
-     USING vibecraft.user_preferences p
-     WHERE p.user_id = h.user_id AND p.auto_cleanup
-       AND h.created_at < now() - make_interval(days => p.max_history_days);
+    DELETE FROM vibecraft.prompt_history
+     WHERE id IN (SELECT h.id FROM vibecraft.prompt_history h
+                    JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
+                   WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
+                     FOR UPDATE OF h SKIP LOCKED);
     GET DIAGNOSTICS n = ROW_COUNT;
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
@@ -246,6 +251,12 @@ BEGIN
     IF also_analyze IS NULL OR wait IS NULL THEN
         RAISE EXCEPTION 'vibecraft.vacuum_all_tables: also_analyze and wait must not be NULL' USING ERRCODE = '22004';
     END IF;
+    -- One at a time per database: each takes a slot of max_worker_processes.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
+                WHERE a.backend_type = 'vibecraft vacuum' AND a.datname = pg_catalog.current_database()) THEN
+        RAISE EXCEPTION 'vibecraft.vacuum_all_tables: a vacuum of this database is running already'
+            USING ERRCODE = '55006', HINT = 'Wait for it: pg_stat_user_tables.last_vacuum shows when each table was done.';
+    END IF;
     IF NOT vibecraft.vacuum_in_background(also_analyze, wait) THEN
         RAISE EXCEPTION 'vibecraft.vacuum_all_tables: no background worker could be started'
             USING ERRCODE = '53000',
@@ -263,7 +274,7 @@ COMMENT ON FUNCTION vibecraft.maintained_tables() IS
 COMMENT ON FUNCTION vibecraft.analyze_all_tables() IS
     'ANALYZE every table of vibecraft.maintained_tables(), then return each with its last analyze and live tuples. Admins and the service role.';
 COMMENT ON FUNCTION vibecraft.vacuum_all_tables(boolean, boolean) IS
-    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. 53000 when no worker can be started. Admins and the service role.';
+    'VACUUM (ANALYZE by default) every table of vibecraft.maintained_tables() in a background worker, since VACUUM cannot run in a transaction; wait => true returns once it is done, with each table''s last vacuum, dead and live tuples; wait => false returns at once. One at a time per database (55006 while one runs); 53000 when no worker can be started. Admins and the service role.';
 COMMENT ON FUNCTION vibecraft.vacuum_in_background(boolean, boolean) IS
     'Internal to vacuum_all_tables: start the VACUUM worker; false when none could be started.';
 

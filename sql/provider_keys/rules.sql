@@ -46,7 +46,8 @@ BEGIN
             USING ERRCODE = '22023', HINT = 'See vibecraft.ai_providers for the providers you can use.';
     END IF;
     -- Never echo the key: say what was expected, not what was given.
-    IF api_key IS NULL OR (p.api_key_pattern IS NOT NULL AND api_key !~ p.api_key_pattern) THEN
+    IF api_key IS NULL OR octet_length(api_key) > 1000
+       OR (p.api_key_pattern IS NOT NULL AND api_key !~ p.api_key_pattern) THEN
         RAISE EXCEPTION 'vibecraft.save_provider_key: this is not a valid % API key', p.display_name
             USING ERRCODE = '22023', HINT = 'Copy the whole key from the provider''s dashboard.';
     END IF;

@@ -4,7 +4,7 @@
 
 -- The functions are native (src/rate_limit.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.check_rate_limit(uuid, text, integer, interval) IS
-    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. The limit is the action''s rule in vibecraft.rate_limit_rules (for the user''s plan, else for every plan); only the service role may pass limit_count and time_window of its own. A user for itself; the service role and admins for anyone. A subject holds at most 8 live limits (53400 beyond). Needs vibecraft in shared_preload_libraries.';
+    'Admit (true, counted) or refuse (false, not counted) one call of action_type by a user. Guarantee: in any interval of length time_window at most limit_count calls are admitted per (user, action), under any concurrency. Admitted calls stay counted when the caller''s transaction rolls back. The limit is the action''s rule in vibecraft.rate_limit_rules (for the user''s plan, else for every plan); only the service role may pass limit_count and time_window of its own. A user for itself; the service role and admins for anyone. A subject holds at most 16 live limits (53400 beyond). Needs vibecraft in shared_preload_libraries.';
 
 COMMENT ON TABLE vibecraft.rate_limit_rules IS
     'The limits check_rate_limit holds signed-in callers to: action, plan (NULL: every plan), limit_count per time_window. anon_insert:<table> rules limit anonymous inserts into a table, all anonymous callers together. The service role manages them.';

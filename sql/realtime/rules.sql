@@ -86,15 +86,26 @@ $$;
 COMMENT ON FUNCTION vibecraft.publish_change() IS
     'Trigger of enable_realtime: NOTIFY with {table, op, id, owner, changed, at, sig} (no row contents, no secret column names; sig is checked by verify_realtime_event).';
 
--- Whether a payload received on a channel is an event the database sent there.
+-- Whether a payload received on a channel is an event the database sent there, exactly
+-- as it sent it: the text must be the event's own (jsonb) spelling, so a payload with,
+-- say, a second "id" key that a listener's parser would read differently is refused.
 CREATE OR REPLACE FUNCTION vibecraft.verify_realtime_event(channel text, payload text)
 RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT coalesce(vibecraft.realtime_signature_matches(channel, (e OPERATOR(pg_catalog.-) 'sig'::text)::text,
-                                                         e OPERATOR(pg_catalog.->>) 'sig'), false)
-      FROM (SELECT payload::jsonb AS e) p
+DECLARE
+    e jsonb;
+BEGIN
+    BEGIN
+        e := payload::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RETURN false;
+    END;
+    RETURN coalesce(e::text OPERATOR(pg_catalog.=) payload
+                    AND vibecraft.realtime_signature_matches(channel, (e OPERATOR(pg_catalog.-) 'sig'::text)::text,
+                                                             e OPERATOR(pg_catalog.->>) 'sig'), false);
+END
 $$;
 
 COMMENT ON FUNCTION vibecraft.verify_realtime_event(text, text) IS

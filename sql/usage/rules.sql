@@ -51,6 +51,11 @@ BEGIN
        AND NOT vibecraft.has_project_role(project_id, 'editor') THEN
         RAISE EXCEPTION 'vibecraft.log_api_usage: you cannot log usage against that project' USING ERRCODE = '42501';
     END IF;
+    -- A usage row is a small record; a caller does not park megabytes in it.
+    IF octet_length(model) > 200 OR octet_length(endpoint) > 2000 OR octet_length(error_message) > 10000 THEN
+        RAISE EXCEPTION 'vibecraft.log_api_usage: model, endpoint and error_message may hold at most 200, 2,000 and 10,000 bytes'
+            USING ERRCODE = '22001';
+    END IF;
     INSERT INTO vibecraft.api_usage_logs AS l
         (user_id, project_id, provider, model, endpoint, prompt_tokens, completion_tokens, cost_usd,
          response_time_ms, status_code, error_message)

@@ -9,12 +9,41 @@
 //!   They have no identity to tell them apart; the price is that one flood uses up the
 //!   minute's budget of a table for every anonymous caller, and nobody else's.
 //!
-//! The service role, superusers and a dump being restored are not held to either.
+//! A row's size is what its values hold once unpacked: a value copied from another row
+//! arrives as a pointer to its stored (TOASTed, perhaps compressed) data, so the tuple's
+//! own length would not tell. The service role, superusers and a dump being restored are
+//! not held to either limit; vibecraft's own functions are, for the caller they act for
+//! (the session's role decides, not the owner's rights they run with).
 
 use crate::errors::raise;
 use crate::{identity, rate_limit, settings};
 use pgrx::prelude::*;
 use pgrx::pg_sys;
+
+/// The bytes a row's values hold unpacked: for every variable-length value its raw size
+/// (what decompressing and de-TOASTing give), for the others their fixed length.
+unsafe fn unpacked_size(row: pg_sys::HeapTuple, descriptor: pg_sys::TupleDesc) -> i64 {
+    // SAFETY: a valid tuple and its relation's descriptor, while the trigger fires.
+    unsafe {
+        let attributes = pgrx::PgTupleDesc::from_pg_unchecked(descriptor);
+        let natts = attributes.len();
+        let mut values = vec![pg_sys::Datum::from(0); natts];
+        let mut nulls = vec![false; natts];
+        pg_sys::heap_deform_tuple(row, descriptor, values.as_mut_ptr(), nulls.as_mut_ptr());
+        let mut bytes = size_of::<pg_sys::HeapTupleHeaderData>() as i64;
+        for (i, attribute) in attributes.iter().enumerate() {
+            if nulls[i] || attribute.attisdropped {
+                continue;
+            }
+            bytes += match attribute.attlen {
+                -1 => pg_sys::toast_raw_datum_size(values[i]) as i64,
+                -2 => std::ffi::CStr::from_ptr(values[i].cast_mut_ptr()).to_bytes().len() as i64 + 1,
+                fixed => fixed as i64,
+            };
+        }
+        bytes
+    }
+}
 
 #[pg_trigger]
 fn guard_public_write<'a>(
@@ -34,8 +63,9 @@ fn guard_public_write<'a>(
     }
     let row = if op == pg_sys::TRIGGER_EVENT_INSERT { data.tg_trigtuple } else { data.tg_newtuple };
     let keep = || Ok(trigger.new());
-    // SAFETY: a catalog check of the current role.
-    if unsafe { pg_sys::superuser() } || crate::triggers::restoring_dump() || identity::caller_is_service() {
+    // SAFETY: a catalog check of the session's current role (not the owner whose rights a
+    // SECURITY DEFINER function runs with).
+    if unsafe { pg_sys::superuser_arg(pg_sys::GetOuterUserId()) } || crate::triggers::restoring_dump() || identity::caller_is_service() {
         return keep();
     }
     let anonymous = identity::current_user().is_none();
@@ -43,7 +73,7 @@ fn guard_public_write<'a>(
     let (bytes, relation, table) = unsafe {
         let relation = (*data.tg_relation).rd_id;
         let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned();
-        ((*row).t_len as i64, relation, name)
+        (unpacked_size(row, (*data.tg_relation).rd_att), relation, name)
     };
     let most = if anonymous { settings::MAX_ANONYMOUS_ROW_BYTES.get() } else { settings::MAX_ROW_BYTES.get() } as i64;
     if bytes > most {

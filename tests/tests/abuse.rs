@@ -88,11 +88,11 @@ fn one_subject_cannot_exhaust_the_rate_limit_table() {
     tx.commit().unwrap();
 
     // The service role, passing 100,000 distinct actions for one subject (say, names taken
-    // from a request): the subject gets its share of 8 slots, then 53400 for itself alone.
+    // from a request): the subject gets its share of 16 slots, then 53400 for itself alone.
     let mut tx = service.transaction().unwrap();
     let attacker = "f0000000-0000-4000-8000-00000000f100";
     let (admitted, full, _) = flood(&mut tx, 100_000, &format!("vibecraft.check_rate_limit('{attacker}', 'flood:' || i, 1, '366 days')"));
-    assert_eq!((admitted, full), (8, 99_992), "a subject holds at most 8 live limits");
+    assert_eq!((admitted, full), (16, 99_984), "a subject holds at most 16 live limits");
     tx.commit().unwrap();
 
     // Everyone else is untouched: 2,000 other subjects get exactly their limit, and the
@@ -125,7 +125,7 @@ fn a_victims_slots_cannot_be_computed_and_filled() {
     let slots = slots as u64;
 
     // The victim: MIA. Find 48 subjects whose neighbourhoods would overlap hers and fill
-    // each with 8 live limits: 384 slots around hers, if the key were known.
+    // each with 16 live limits: 768 slots around hers, if the key were known.
     let victim: [u8; 16] = *uuid_bytes(MIA);
     let target = neighbourhood_with_zero_key(database, &victim, slots);
     let mut aimed = Vec::new();
@@ -136,7 +136,7 @@ fn a_victims_slots_cannot_be_computed_and_filled() {
         subject[..8].copy_from_slice(&n.to_be_bytes());
         subject[8..].copy_from_slice(&0xa1a1_a1a1_a1a1_a1a1u64.to_be_bytes());
         let start = neighbourhood_with_zero_key(database, &subject, slots);
-        if (start + slots - target) % slots < 32 || (target + slots - start) % slots < 32 {
+        if (start + slots - target) % slots < 64 || (target + slots - start) % slots < 64 {
             aimed.push(subject);
         }
     }
@@ -144,12 +144,12 @@ fn a_victims_slots_cannot_be_computed_and_filled() {
         let id = uuid_text(subject);
         let admitted: i64 = service
             .query_one(
-                "SELECT count(*) FILTER (WHERE vibecraft.check_rate_limit($1::text::uuid, 'aim:' || i, 1, '366 days')) FROM generate_series(1, 8) i",
+                "SELECT count(*) FILTER (WHERE vibecraft.check_rate_limit($1::text::uuid, 'aim:' || i, 1, '366 days')) FROM generate_series(1, 16) i",
                 &[&id],
             )
             .unwrap()
             .get(0);
-        assert_eq!(admitted, 8);
+        assert_eq!(admitted, 16);
     }
     // Her limits, of every kind, still work exactly.
     let calls: Vec<bool> = (0..4)
@@ -253,6 +253,20 @@ fn no_signed_in_role_takes_a_table_lock_that_stalls_others() {
             }
         }
     }
+    // Nor through a view of one's own, a temporary one included: LOCK of a view locks the
+    // relations under it.
+    let mut client = db.login_as("view_locker", &["vibecraft_authenticated"]);
+    client
+        .batch_execute(
+            "CREATE TEMP VIEW mine AS SELECT * FROM vibecraft.users;
+             CREATE TEMP VIEW nested AS SELECT * FROM vibecraft.user_profiles;
+             CREATE TEMP VIEW deeper AS SELECT * FROM nested;",
+        )
+        .unwrap();
+    for view in ["mine", "nested", "deeper"] {
+        let mut tx = client.transaction().unwrap();
+        assert_eq!(sqlstate(tx.batch_execute(&format!("LOCK TABLE {view} IN ACCESS EXCLUSIVE MODE"))), "42501", "LOCK TABLE {view}");
+    }
     // The service role may not either (its writes need no such lock); the owner may.
     let mut service = db.login_as("lock_service", &["vibecraft_service"]);
     let mut tx = service.transaction().unwrap();
@@ -292,6 +306,33 @@ fn a_held_transaction_after_two_validations_pins_no_key() {
     tx.commit().unwrap();
     assert!(started.elapsed() < Duration::from_secs(3), "nobody waited: {:?}", started.elapsed());
     held.commit().unwrap();
+
+    // A user who holds its own keys' rows locked delays only its own keys' counts: another
+    // connection's uses of the demo key are counted meanwhile (when it disconnects).
+    su.execute("UPDATE vibecraft.api_keys SET revoked_at = NULL, is_active = true WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap();
+    let mut locker = db.login_as("key_locker", &["vibecraft_authenticated"]);
+    let mut own_keys = locker.transaction().unwrap();
+    own_keys.query_one("SELECT vibecraft.authenticate($1)", &[&token(MAX, json!({}))]).unwrap();
+    let mine: String = own_keys.query_one("SELECT vibecraft.create_api_key('locked')", &[]).unwrap().get(0);
+    own_keys.commit().unwrap();
+    let mut own_keys = signed_in(&mut locker, MAX);
+    own_keys.query("SELECT id FROM vibecraft.api_keys FOR UPDATE", &[]).unwrap();
+    {
+        let mut other = db.login_as("pin_other", &["vibecraft_anon"]);
+        for key in [mine.as_str(), demo_key().as_str()] {
+            other.query_one("SELECT valid FROM vibecraft.validate_api_key($1)", &[&key]).unwrap();
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let now: i64 = su.query_one("SELECT usage_count FROM vibecraft.api_keys WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap().get(0);
+        if now >= before + 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "a user's locked keys held up the counting of others (usage_count {now}, was {before})");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    own_keys.commit().unwrap();
 
     // The uses are still counted, by the flush worker, in a transaction of its own.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -375,6 +416,23 @@ fn public_writes_have_a_size_and_anonymous_ones_a_rate() {
     let mut tx = signed_in(&mut app, MIA);
     tx.execute("INSERT INTO vibecraft.prompt_history (user_id, user_input) VALUES ($1::text::uuid, 'a normal prompt')", &[&MIA]).unwrap();
     tx.commit().unwrap();
+    // A value copied from a stored row counts at its full size, however it is stored.
+    anon.batch_execute("CREATE TEMP TABLE big AS SELECT repeat('x', 10000000) AS m").unwrap();
+    let copied = anon.execute("INSERT INTO vibecraft.feedback (message) SELECT m FROM big", &[]);
+    assert_eq!(sqlstate(copied), "54000", "10 MB copied from a temporary table");
+    // A row grown one column at a time.
+    let mut tx = signed_in(&mut app, MIA);
+    let half = "z".repeat(600 * 1024);
+    tx.execute("INSERT INTO vibecraft.prompt_history (user_id, user_input) VALUES ($1::text::uuid, 'grows')", &[&MIA]).unwrap();
+    tx.execute("UPDATE vibecraft.prompt_history SET ai_response = $1 WHERE user_input = 'grows'", &[&half]).unwrap();
+    let grown = tx.execute("UPDATE vibecraft.prompt_history SET error_message = $1 WHERE user_input = 'grows'", &[&half]);
+    assert_eq!(sqlstate(grown), "54000", "a row grown past 1 MB in steps");
+    drop(tx);
+    // Through vibecraft's own functions, which write with the owner's rights.
+    let mut tx = signed_in(&mut app, MIA);
+    let logged = tx.query_one("SELECT vibecraft.log_api_usage('openai', error_message => $1)", &[&two_mb]);
+    assert_eq!(sqlstate(logged), "22001", "2 MB of error message in a usage row");
+    drop(tx);
     let mut service = db.login_as("sizes_service", &["vibecraft_service"]);
     service.execute("INSERT INTO vibecraft.prompt_history (user_id, user_input) VALUES ($1::text::uuid, $2)", &[&MIA, &two_mb]).unwrap();
 
@@ -424,6 +482,10 @@ fn listeners_can_tell_forged_realtime_events() {
     real["op"] = json!("delete");
     assert!(!verify(&mut anon, &channel, &real.to_string()), "a real event with its op changed");
     assert!(!verify(&mut anon, "realtime:vibecraft.users", &payloads[0]), "a real event replayed on another channel");
+    // The same event with a second "id" first: jsonb keeps the last, a listener may keep the first.
+    let doubled = payloads[0].replacen('{', r#"{"id": "d2000000-0000-4000-8000-000000000001", "#, 1);
+    assert!(!verify(&mut anon, &channel, &doubled), "an event with a duplicate key");
+    assert!(!verify(&mut anon, &channel, "not json at all"), "not JSON");
 }
 
 /// Run `sql` as a fresh signed-in (or anonymous, `user` None) transaction and give its
