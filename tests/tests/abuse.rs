@@ -307,6 +307,9 @@ fn a_held_transaction_after_two_validations_pins_no_key() {
     assert!(started.elapsed() < Duration::from_secs(3), "nobody waited: {:?}", started.elapsed());
     held.commit().unwrap();
 
+    // The uses are still counted, by the flush worker, in a transaction of its own.
+    wait_for_demo_key_uses(&mut su, before + 2, "the attacker's 2 uses were not counted");
+
     // A user who holds its own keys' rows locked delays only its own keys' counts: another
     // connection's uses of the demo key are counted meanwhile (when it disconnects).
     su.execute("UPDATE vibecraft.api_keys SET revoked_at = NULL, is_active = true WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap();
@@ -323,25 +326,19 @@ fn a_held_transaction_after_two_validations_pins_no_key() {
             other.query_one("SELECT valid FROM vibecraft.validate_api_key($1)", &[&key]).unwrap();
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let now: i64 = su.query_one("SELECT usage_count FROM vibecraft.api_keys WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap().get(0);
-        if now >= before + 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "a user's locked keys held up the counting of others (usage_count {now}, was {before})");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_for_demo_key_uses(&mut su, before + 3, "a user's locked keys held up the counting of others");
     own_keys.commit().unwrap();
+}
 
-    // The uses are still counted, by the flush worker, in a transaction of its own.
+/// Wait up to 20 s for the demo key's usage_count to reach `at_least`.
+fn wait_for_demo_key_uses(su: &mut Client, at_least: i64, failure: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let now: i64 = su.query_one("SELECT usage_count FROM vibecraft.api_keys WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap().get(0);
-        if now >= before + 2 {
-            break;
+        if now >= at_least {
+            return;
         }
-        assert!(Instant::now() < deadline, "the attacker's 2 uses were not counted (usage_count {now}, was {before})");
+        assert!(Instant::now() < deadline, "{failure} (usage_count {now}, expected {at_least})");
         std::thread::sleep(Duration::from_millis(200));
     }
 }
