@@ -143,8 +143,9 @@ fn cluster_script(args: &[&str]) -> std::process::Output {
 
 /// A move to a new server, as docs/dba.md (section 7) tells it: the keyring and the JWT
 /// secret copied into the new server's configuration (here: the same VIBECRAFT_* settings
-/// for its cluster), `pg_dumpall --roles-only` restored, then the database dump with no
-/// options. Rows, roles and row-level security come back; provider keys still decrypt.
+/// for its cluster), `pg_dumpall --roles-only` restored, then the database dump, in both
+/// formats, with no options. Rows, roles and row-level security come back; provider keys
+/// still decrypt.
 #[test]
 fn a_new_cluster_gets_the_roles_the_rows_and_the_keyring() {
     let source = TestDb::new("schema_move_src");
@@ -177,34 +178,49 @@ fn a_new_cluster_gets_the_roles_the_rows_and_the_keyring() {
         .collect();
     assert!(complaints.is_empty(), "restoring the roles: {complaints:?}");
 
-    let dump = std::env::temp_dir().join(format!("vibecraft-move-{}.custom", std::process::id()));
-    let status = Command::new(pg_tool("pg_dump")).args(conn_flags()).args(["--format=custom", "--file"]).arg(&dump).arg(&source.name).status().unwrap();
-    assert!(status.success());
-    let created = Command::new(pg_tool("createdb")).args(&new_flags).arg("moved").status().unwrap();
-    assert!(created.success());
-    let restored = Command::new(pg_tool("pg_restore")).args(&new_flags).args(["--dbname", "moved"]).arg(&dump).output().unwrap();
-    std::fs::remove_file(&dump).ok();
-    let stderr = String::from_utf8_lossy(&restored.stderr);
+    // Both formats, each into a database of its own on the new cluster.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        assert!(restored.status.success() && !stderr.contains("ERROR"), "pg_restore into the new cluster: {stderr}");
-        let mut moved = connect(&format!("host=localhost port={port} user=postgres dbname=moved"));
-        let after = table_contents(&mut moved);
-        assert_eq!(before, after, "the rows on the new cluster");
-        let key: String = moved
-            .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
-            .unwrap()
-            .get(0);
-        assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234", "the keyring came along");
-        let failed: i64 = moved.query_one("SELECT count(*) FROM vibecraft.validate_system_integrity() WHERE status = 'failed'", &[]).unwrap().get(0);
-        assert_eq!(failed, 0);
-        // The application's login role signs in there and sees its own rows only.
-        let mut app = connect(&format!("host=localhost port={port} user={app_role} dbname=moved"));
-        let mut tx = app.transaction().unwrap();
-        tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token("d1000000-0000-4000-8000-000000000003", serde_json::json!({}))])
-            .unwrap();
-        let users: i64 = tx.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
-        let all: i64 = moved.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
-        assert!(users >= 1 && users < all, "row-level security on the new cluster: {users} of {all}");
+        for format in ["custom", "plain"] {
+            let dump = std::env::temp_dir().join(format!("vibecraft-move-{}.{format}", std::process::id()));
+            let status = Command::new(pg_tool("pg_dump"))
+                .args(conn_flags())
+                .arg(format!("--format={format}"))
+                .arg("--file")
+                .arg(&dump)
+                .arg(&source.name)
+                .status()
+                .unwrap();
+            assert!(status.success());
+            let target = format!("moved_{format}");
+            let created = Command::new(pg_tool("createdb")).args(&new_flags).arg(&target).status().unwrap();
+            assert!(created.success());
+            let restored = if format == "custom" {
+                Command::new(pg_tool("pg_restore")).args(&new_flags).args(["--dbname", &target]).arg(&dump).output().unwrap()
+            } else {
+                Command::new(pg_tool("psql")).args(&new_flags).args(["-X", "-q", "--dbname", &target, "-f"]).arg(&dump).output().unwrap()
+            };
+            std::fs::remove_file(&dump).ok();
+            let stderr = String::from_utf8_lossy(&restored.stderr);
+            assert!(restored.status.success() && !stderr.contains("ERROR"), "restoring the {format} dump into the new cluster: {stderr}");
+            let mut moved = connect(&format!("host=localhost port={port} user=postgres dbname={target}"));
+            let after = table_contents(&mut moved);
+            assert_eq!(before, after, "the rows on the new cluster ({format})");
+            let key: String = moved
+                .query_one("SELECT vibecraft.provider_key('openai', 'd1000000-0000-4000-8000-000000000003')", &[])
+                .unwrap()
+                .get(0);
+            assert_eq!(key, "sk-proj-demoDemoDemoDemoDemo1234", "the keyring came along ({format})");
+            let failed: i64 = moved.query_one("SELECT count(*) FROM vibecraft.validate_system_integrity() WHERE status = 'failed'", &[]).unwrap().get(0);
+            assert_eq!(failed, 0, "{format}");
+            // The application's login role signs in there and sees its own rows only.
+            let mut app = connect(&format!("host=localhost port={port} user={app_role} dbname={target}"));
+            let mut tx = app.transaction().unwrap();
+            tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token("d1000000-0000-4000-8000-000000000003", serde_json::json!({}))])
+                .unwrap();
+            let users: i64 = tx.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
+            let all: i64 = moved.query_one("SELECT count(*) FROM vibecraft.users", &[]).unwrap().get(0);
+            assert!(users >= 1 && users < all, "row-level security on the new cluster ({format}): {users} of {all}");
+        }
     }));
     cluster_script(&["wipe", data]);
     if let Err(e) = result {
