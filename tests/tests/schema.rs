@@ -23,6 +23,30 @@ fn conn_flags() -> Vec<String> {
         .collect()
 }
 
+/// pg_dump of database `db` in `format` (custom or plain) to `file`.
+fn dump(format: &str, db: &str, file: &std::path::Path) {
+    let status = Command::new(pg_tool("pg_dump"))
+        .args(conn_flags())
+        .arg(format!("--format={format}"))
+        .arg("--file")
+        .arg(file)
+        .arg(db)
+        .status()
+        .expect("pg_dump runs");
+    assert!(status.success(), "pg_dump --format={format} failed");
+}
+
+/// Restore a dump with the plain tools and no options: pg_restore for the custom format,
+/// psql for the plain one; `flags` name the server, `options` go in PGOPTIONS.
+fn restore(format: &str, file: &std::path::Path, flags: &[String], db: &str, options: &str) -> std::process::Output {
+    if format == "custom" {
+        Command::new(pg_tool("pg_restore")).env("PGOPTIONS", options).args(flags).args(["--dbname", db]).arg(file).output()
+    } else {
+        Command::new(pg_tool("psql")).env("PGOPTIONS", options).args(flags).args(["-X", "-q", "--dbname", db, "-f"]).arg(file).output()
+    }
+    .expect("the restore runs")
+}
+
 /// Every vibecraft table: its row count and a checksum of all its rows.
 fn table_contents(client: &mut postgres::Client) -> Vec<(String, i64, String)> {
     let tables: Vec<String> = client
@@ -78,29 +102,16 @@ fn dump_and_restore_keeps_every_row() {
     // every backup tool runs them (the triggers that derive rows recognise the restore and
     // stay quiet), and by the replica-mode recipe, in which no trigger fires.
     for (format, recipe) in [("custom", "plain"), ("plain", "plain"), ("custom", "replica"), ("plain", "replica")] {
-        let dump = std::env::temp_dir().join(format!("vibecraft-dump-{}.{format}", std::process::id()));
-        let status = Command::new(pg_tool("pg_dump"))
-            .args(conn_flags())
-            .arg(format!("--format={format}"))
-            .arg("--file")
-            .arg(&dump)
-            .arg(&source.name)
-            .status()
-            .expect("pg_dump runs");
-        assert!(status.success(), "pg_dump --format={format} failed");
+        let file = std::env::temp_dir().join(format!("vibecraft-dump-{}.{format}", std::process::id()));
+        dump(format, &source.name, &file);
 
         let target = format!("it_schema_dump_{format}_{recipe}");
         let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
         admin.batch_execute(&format!("DROP DATABASE IF EXISTS {target} WITH (FORCE)")).unwrap();
         admin.batch_execute(&format!("CREATE DATABASE {target}")).unwrap();
         let options = if recipe == "replica" { "-c session_replication_role=replica" } else { "" };
-        let output = if format == "custom" {
-            Command::new(pg_tool("pg_restore")).env("PGOPTIONS", options).args(conn_flags()).args(["--dbname", &target]).arg(&dump).output()
-        } else {
-            Command::new(pg_tool("psql")).env("PGOPTIONS", options).args(conn_flags()).args(["-X", "-q", "--dbname", &target, "-f"]).arg(&dump).output()
-        }
-        .expect("the restore runs");
-        std::fs::remove_file(&dump).ok();
+        let output = restore(format, &file, &conn_flags(), &target, options);
+        std::fs::remove_file(&file).ok();
         // No option stops at the first error, so the restore must report none at all.
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
@@ -181,25 +192,13 @@ fn a_new_cluster_gets_the_roles_the_rows_and_the_keyring() {
     // Both formats, each into a database of its own on the new cluster.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         for format in ["custom", "plain"] {
-            let dump = std::env::temp_dir().join(format!("vibecraft-move-{}.{format}", std::process::id()));
-            let status = Command::new(pg_tool("pg_dump"))
-                .args(conn_flags())
-                .arg(format!("--format={format}"))
-                .arg("--file")
-                .arg(&dump)
-                .arg(&source.name)
-                .status()
-                .unwrap();
-            assert!(status.success());
+            let file = std::env::temp_dir().join(format!("vibecraft-move-{}.{format}", std::process::id()));
+            dump(format, &source.name, &file);
             let target = format!("moved_{format}");
             let created = Command::new(pg_tool("createdb")).args(&new_flags).arg(&target).status().unwrap();
             assert!(created.success());
-            let restored = if format == "custom" {
-                Command::new(pg_tool("pg_restore")).args(&new_flags).args(["--dbname", &target]).arg(&dump).output().unwrap()
-            } else {
-                Command::new(pg_tool("psql")).args(&new_flags).args(["-X", "-q", "--dbname", &target, "-f"]).arg(&dump).output().unwrap()
-            };
-            std::fs::remove_file(&dump).ok();
+            let restored = restore(format, &file, &new_flags, &target, "");
+            std::fs::remove_file(&file).ok();
             let stderr = String::from_utf8_lossy(&restored.stderr);
             assert!(restored.status.success() && !stderr.contains("ERROR"), "restoring the {format} dump into the new cluster: {stderr}");
             let mut moved = connect(&format!("host=localhost port={port} user=postgres dbname={target}"));
