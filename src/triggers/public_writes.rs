@@ -70,23 +70,22 @@ fn guard_public_write<'a>(
     }
     let anonymous = identity::current_user().is_none();
     // SAFETY: the row and the relation are valid while the trigger fires.
-    let (bytes, relation, table) = unsafe {
-        let relation = (*data.tg_relation).rd_id;
-        let name = std::ffi::CStr::from_ptr(pg_sys::get_rel_name(relation)).to_string_lossy().into_owned();
-        (unpacked_size(row, (*data.tg_relation).rd_att), relation, name)
-    };
+    let (bytes, relation) = unsafe { (unpacked_size(row, (*data.tg_relation).rd_att), (*data.tg_relation).rd_id) };
+    // The table's name, from the open relation, only where it is needed (errors, anon rules).
+    // SAFETY: as above.
+    let table = || unsafe { pgrx::name_data_to_str(&(*(*data.tg_relation).rd_rel).relname).to_string() };
     let most = if anonymous { settings::MAX_ANONYMOUS_ROW_BYTES.get() } else { settings::MAX_ROW_BYTES.get() } as i64;
     if bytes > most {
         raise(
             PgSqlErrorCode::ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-            format!("vibecraft: a row of vibecraft.{table} may hold at most {most} bytes{}; this one holds {bytes}", if anonymous { " when nobody is signed in" } else { "" }),
+            format!("vibecraft: a row of vibecraft.{} may hold at most {most} bytes{}; this one holds {bytes}", table(), if anonymous { " when nobody is signed in" } else { "" }),
             Some("Store large content in a storage bucket and keep its path in the row."),
         );
     }
-    if anonymous && op == pg_sys::TRIGGER_EVENT_INSERT && !rate_limit::admit_anonymous_insert(relation, &table) {
+    if anonymous && op == pg_sys::TRIGGER_EVENT_INSERT && !rate_limit::admit_anonymous_insert(relation, &table()) {
         raise(
             PgSqlErrorCode::ERRCODE_CONFIGURATION_LIMIT_EXCEEDED,
-            format!("vibecraft: too many anonymous writes to vibecraft.{table} right now"),
+            format!("vibecraft: too many anonymous writes to vibecraft.{} right now", table()),
             Some("Try again in a minute, or sign in."),
         );
     }
