@@ -1,5 +1,7 @@
 # vibecraft: two commands, `make run` and `make test`. See README.md.
 # The work is done by the scripts in scripts/; each installs what it needs.
+# PG=15 (default), 16, 17 or 18 picks the PostgreSQL version, e.g. `make run PG=17`;
+# `make test` runs every version unless PG is given.
 .PHONY: run test stop reset deps install bench upgrade-scripts
 
 run:
@@ -9,10 +11,10 @@ test:
 	@bash scripts/test.sh
 
 stop:
-	@bash scripts/cluster.sh stop "$${VIBECRAFT_DATA:-$(CURDIR)/.pgdata}"
+	@bash scripts/cluster.sh stop
 
 reset:
-	@bash scripts/cluster.sh wipe "$${VIBECRAFT_DATA:-$(CURDIR)/.pgdata}"
+	@bash scripts/cluster.sh wipe
 	@bash scripts/run.sh
 
 deps:

@@ -1,14 +1,27 @@
 #!/usr/bin/env bash
-# A PostgreSQL 15 cluster that belongs to the project.
+# A PostgreSQL cluster that belongs to the project, of the version PG names (common.sh).
 #   cluster.sh start PORT DATADIR   initdb when new, then start (no-op when running);
 #                                   with VIBECRAFT_CRON_DATABASE=DB a new cluster also
-#                                   preloads pg_cron, which then runs jobs in DB
-#   cluster.sh stop  DATADIR        fast shutdown of that cluster only (by its data dir)
-#   cluster.sh wipe  DATADIR        stop and delete it
+#                                   preloads pg_cron (where the server has it), which
+#                                   then runs jobs in DB
+#   cluster.sh stop  [DATADIR]      fast shutdown of that cluster only (by its data dir)
+#   cluster.sh wipe  [DATADIR]      stop and delete it
+# DATADIR defaults to $VIBECRAFT_DATA, else `make run`'s (.pgdata, .pgdata-pg17, ...).
+# stop, crash and wipe use the binaries of the version the cluster was created with.
 # Never touches any other cluster: pg_ctl acts on the postmaster.pid in DATADIR only.
 . "$(dirname "$0")/common.sh"
 
 cmd="${1:-}"
+
+# The binaries of the server version that created DATADIR (stop, crash, wipe).
+use_binaries_of() {
+    local version
+    version=$(cat "$1/PG_VERSION" 2>/dev/null || true)
+    case "$version" in
+        15|16|17|18) [ -x "$(pg_config_of "$version")" ] && PGBIN="$("$(pg_config_of "$version")" --bindir)" ;;
+    esac
+    return 0
+}
 
 # The server is always given the data directory's real path (it may be a symlink).
 real_path() { readlink -f "$1" 2>/dev/null || echo "$1"; }
@@ -40,8 +53,11 @@ start)
     data="$3"
     resolve_datadir "$data"
     data="$(real_path "$data")"
+    if [ -f "$data/PG_VERSION" ] && [ "$(cat "$data/PG_VERSION")" != "$PG" ]; then
+        die "$data holds a PostgreSQL $(cat "$data/PG_VERSION") cluster, not $PG: use PG=$(cat "$data/PG_VERSION"), or another data directory"
+    fi
     if [ ! -f "$data/PG_VERSION" ]; then
-        say "creating a PostgreSQL 15 cluster in $data (port $port)"
+        say "creating a PostgreSQL $PG cluster in $data (port $port)"
         mkdir -p "$data"
         [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data"
         chmod 700 "$data"
@@ -86,7 +102,8 @@ CONF
         { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (log: $data/server.log)"; }
     ;;
 stop)
-    data="$(real_path "$2")"
+    data="$(real_path "${2:-$DEFAULT_DATA}")"
+    use_binaries_of "$data"
     if running "$data"; then
         as_pg "$PGBIN/pg_ctl" -D "$data" -m fast -w stop >/dev/null
         say "stopped the cluster in $data"
@@ -95,13 +112,15 @@ stop)
 crash)
     # An immediate shutdown: no checkpoint, crash recovery on the next start (soak test).
     data="$(real_path "$2")"
+    use_binaries_of "$data"
     if running "$data"; then
         as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
     fi
     ;;
 wipe)
-    link="$2"
+    link="${2:-$DEFAULT_DATA}"
     data="$(real_path "$link")"
+    use_binaries_of "$data"
     if running "$data"; then
         as_pg "$PGBIN/pg_ctl" -D "$data" -m immediate -w stop >/dev/null
     fi
@@ -109,6 +128,6 @@ wipe)
     if [ -L "$link" ]; then rm -f "$link"; fi
     ;;
 *)
-    die "usage: cluster.sh start PORT DATADIR | stop DATADIR | crash DATADIR | wipe DATADIR"
+    die "usage: cluster.sh start PORT DATADIR | stop [DATADIR] | crash DATADIR | wipe [DATADIR]"
     ;;
 esac

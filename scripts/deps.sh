@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install whatever is missing to build and run vibecraft, idempotently:
-# Debian packages, cargo-pgrx 0.18.1, and `cargo pgrx init` against PostgreSQL 15.
+# Debian packages, cargo-pgrx 0.18.1, the PostgreSQL server PG names (15: Debian's,
+# 16-18: scripts/postgres.sh) and `cargo pgrx init` against it.
 . "$(dirname "$0")/common.sh"
 
-PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron libclang-dev clang sudo pkg-config acl)
+PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-contrib postgresql-15-cron libclang-dev clang sudo pkg-config acl unzip)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -18,7 +19,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     "${SUDO[@]}" apt-get update -qq
     DEBIAN_FRONTEND=noninteractive "${SUDO[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
-[ -x "$PG_CONFIG" ] || die "no pg_config at $PG_CONFIG; set PG_CONFIG=/path/to/pg_config of a PostgreSQL 15 server."
+[ "$PG" = 15 ] || "$PROJECT_DIR/scripts/postgres.sh" "$PG" >/dev/null
+[ -x "$PG_CONFIG" ] || die "no pg_config at $PG_CONFIG; set PG=15..18, or PG_CONFIG=/path/to/pg_config."
 
 ensure_cargo_on_path
 if [ "$(cargo pgrx --version 2>/dev/null || true)" != "cargo-pgrx 0.18.1" ]; then
@@ -26,10 +28,22 @@ if [ "$(cargo pgrx --version 2>/dev/null || true)" != "cargo-pgrx 0.18.1" ]; the
     cargo install cargo-pgrx --version 0.18.1 --locked --quiet
 fi
 
+# pgrx knows each server by its pg_config; `init` rewrites the whole list, so it is given
+# every version it already knew as well as this one.
 PGRX_CONFIG="${PGRX_HOME:-$HOME/.pgrx}/config.toml"
-if ! grep -qs '^pg15 *= *"'"$PG_CONFIG"'"' "$PGRX_CONFIG"; then
-    say "cargo pgrx init --pg15 $PG_CONFIG"
-    cargo pgrx init --pg15 "$PG_CONFIG" >/dev/null
+if ! grep -qs '^pg'"$PG"' *= *"'"$PG_CONFIG"'"' "$PGRX_CONFIG" || ! grep -qs '^pg15 *= ' "$PGRX_CONFIG"; then
+    init_args=()
+    for v in 15 16 17 18; do
+        if [ "$v" = "$PG" ]; then
+            init_args+=("--pg$v" "$PG_CONFIG")
+        elif [ "$v" = 15 ]; then # always known: release and upgrade scripts are generated with it
+            init_args+=("--pg15" "$(pg_config_of 15)")
+        elif known=$(sed -nE 's/^pg'"$v"' *= *"(.*)"$/\1/p' "$PGRX_CONFIG" 2>/dev/null) && [ -x "$known" ]; then
+            init_args+=("--pg$v" "$known")
+        fi
+    done
+    say "cargo pgrx init ${init_args[*]}"
+    cargo pgrx init "${init_args[@]}" >/dev/null
 fi
 
 # An ordinary user installs into the system's PostgreSQL directories (cargo pgrx test

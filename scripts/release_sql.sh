@@ -16,7 +16,7 @@ if [ ! -s "$out" ]; then
     git -C "$PROJECT_DIR" archive "$commit" | tar -x -C "$src"
     say "building release $version ($commit) to generate its install script"
     (cd "$src" && CARGO_TARGET_DIR="$CARGO_TARGET_DIR/releases/target" \
-        cargo pgrx schema pg15 --pg-config "$PG_CONFIG" -o "$out.tmp" >"$CARGO_TARGET_DIR/releases/build-$version.log" 2>&1) ||
+        cargo pgrx schema pg15 --pg-config "$(pg_config_of 15)" -o "$out.tmp" >"$CARGO_TARGET_DIR/releases/build-$version.log" 2>&1) ||
         { tail -n 40 "$CARGO_TARGET_DIR/releases/build-$version.log" >&2; die "building release $version failed"; }
     mv "$out.tmp" "$out"
 fi

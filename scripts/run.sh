@@ -2,12 +2,13 @@
 # `make run`: install what is missing, build, start the project's cluster, create the
 # `vibecraft` database with the extension and demo data, and show a short tour.
 . "$(dirname "$0")/common.sh"
-DATA="${VIBECRAFT_DATA:-$PROJECT_DIR/.pgdata}"
+DATA="$DEFAULT_DATA"
 
 "$PROJECT_DIR/scripts/deps.sh"
 "$PROJECT_DIR/scripts/install.sh"
-# A new cluster preloads pg_cron for database vibecraft, so vibecraft.schedule_maintenance()
-# works there (after CREATE EXTENSION pg_cron).
+# A new cluster preloads pg_cron for database vibecraft (where the server has it: Debian's
+# PostgreSQL 15), so vibecraft.schedule_maintenance() works there (after CREATE EXTENSION
+# pg_cron).
 VIBECRAFT_CRON_DATABASE=vibecraft "$PROJECT_DIR/scripts/cluster.sh" start "$VIBECRAFT_PORT" "$DATA"
 # The server preloads vibecraft: a newer library takes effect only after a restart.
 pidfile="$(readlink -f "$DATA")/postmaster.pid"
@@ -59,9 +60,11 @@ fi
 say "a short tour (real calls, real results)"
 psql_at "$VIBECRAFT_PORT" vibecraft -v ON_ERROR_STOP=0 -e -f "$PROJECT_DIR/scripts/tour.sql" 2>&1 | sed 's/^/    /'
 
+pg_arg=""
+[ "$PG" = 15 ] || pg_arg=" PG=$PG"
 cat <<MSG
 
-vibecraft is running on localhost:$VIBECRAFT_PORT (data: $DATA, log: $DATA/server.log).
+vibecraft is running on PostgreSQL $PG, localhost:$VIBECRAFT_PORT (data: $DATA, log: $DATA/server.log).
 This development cluster trusts every connection from localhost, and its JWT secret and
 encryption key were generated for it (see $DATA/postgresql.conf). Not for production.
 
@@ -70,5 +73,5 @@ Connect:
     (or as 'authenticator', the login role for PostgREST or an app server: it has the three
     vibecraft roles and the recommended timeouts)
 
-make stop    stops it; make reset deletes its data and starts again; make test runs every test tier.
+make stop$pg_arg stops it; make reset$pg_arg deletes its data and starts again; make test runs every test tier.
 MSG

@@ -9,7 +9,7 @@ cd "$PROJECT_DIR"
 mkdir -p "$CARGO_TARGET_DIR"
 schema="$CARGO_TARGET_DIR/vibecraft-install.sql"
 # Release, as `make install` builds it, so that the build is shared.
-if ! cargo pgrx schema pg15 --release --pg-config "$PG_CONFIG" -o "$schema" >"$CARGO_TARGET_DIR/schema.log" 2>&1; then
+if ! cargo pgrx schema pg15 --release --pg-config "$(pg_config_of 15)" -o "$schema" >"$CARGO_TARGET_DIR/schema.log" 2>&1; then
     tail -n 40 "$CARGO_TARGET_DIR/schema.log" >&2
     die "cargo pgrx schema failed (full log: $CARGO_TARGET_DIR/schema.log)"
 fi

@@ -20,9 +20,11 @@ mod orders;
 mod owner_rights;
 mod rate_limit;
 mod realtime;
+mod supabase;
 mod table_locks;
 mod triggers;
 mod typescript;
+mod utility_hook;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -32,7 +34,7 @@ pub extern "C-unwind" fn _PG_init() {
     if settings::loaded_at_preload() {
         rate_limit::register();
         shared_memory::register();
-        table_locks::register();
+        utility_hook::register();
     }
     triggers::audit::register_callbacks();
     identity::register_callbacks();
@@ -431,6 +433,11 @@ extension_sql_file!(
         realtime::realtime_signature_matches,
         triggers::audit::secret_column_names,
     ]
+);
+extension_sql_file!(
+    "../sql/supabase/rules.sql",
+    name = "supabase_rules",
+    requires = ["people_tables", "people_rules"]
 );
 extension_sql_file!(
     "../sql/demo/rules.sql",

@@ -11,24 +11,13 @@
 //! LOCK TABLE of a view locks the relations under it in the same mode, so a view of
 //! anyone's (a temporary one included) that reaches a vibecraft relation counts as one.
 //!
-//! A ProcessUtility hook, so it needs vibecraft in shared_preload_libraries, as the
-//! rate limiter does.
+//! Checked in the ProcessUtility hook (utility_hook.rs), so it needs vibecraft in
+//! shared_preload_libraries, as the rate limiter does.
 
 use crate::errors::raise;
 use pgrx::pg_sys;
 use pgrx::{PgList, PgSqlErrorCode, Spi};
-use std::ffi::{c_char, CStr};
-
-static mut PREVIOUS: pg_sys::ProcessUtility_hook_type = None;
-
-/// Called from _PG_init when loaded through shared_preload_libraries.
-pub fn register() {
-    // SAFETY: _PG_init runs once per process before any statement.
-    unsafe {
-        PREVIOUS = pg_sys::ProcessUtility_hook;
-        pg_sys::ProcessUtility_hook = Some(refuse_strong_table_locks);
-    }
-}
+use std::ffi::CStr;
 
 fn owns(relation: pg_sys::Oid, role: pg_sys::Oid) -> bool {
     // SAFETY: catalog lookups inside a transaction.
@@ -83,7 +72,7 @@ fn vibecraft_relation_under_view(view: pg_sys::Oid) -> Option<String> {
 
 /// Refuse the statement when it is a LOCK of a vibecraft relation, in a mode above ROW
 /// EXCLUSIVE, by a role that does not own the relation.
-unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
+pub unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
     // SAFETY: called by the hook with a valid LockStmt, inside a transaction.
     unsafe {
         if (*statement).mode <= pg_sys::RowExclusiveLock as i32 {
@@ -114,31 +103,6 @@ unsafe fn check_lock(statement: *mut pg_sys::LockStmt) {
                 format!("vibecraft: LOCK TABLE vibecraft.{name} IN {} MODE is reserved for the table's owner", mode_name((*statement).mode)),
                 Some("Ordinary reads and writes, SELECT ... FOR UPDATE and LOCK ... IN ROW EXCLUSIVE MODE need no stronger lock; a stronger one would stall every other user."),
             );
-        }
-    }
-}
-
-#[pgrx::pg_guard]
-#[allow(clippy::too_many_arguments)]
-unsafe extern "C-unwind" fn refuse_strong_table_locks(
-    planned: *mut pg_sys::PlannedStmt,
-    query: *const c_char,
-    read_only_tree: bool,
-    context: pg_sys::ProcessUtilityContext::Type,
-    params: pg_sys::ParamListInfo,
-    environment: *mut pg_sys::QueryEnvironment,
-    destination: *mut pg_sys::DestReceiver,
-    completion: *mut pg_sys::QueryCompletion,
-) {
-    // SAFETY: PostgreSQL hands the hook a valid planned utility statement.
-    unsafe {
-        let statement = (*planned).utilityStmt;
-        if !statement.is_null() && (*statement).type_ == pg_sys::NodeTag::T_LockStmt {
-            check_lock(statement.cast());
-        }
-        match PREVIOUS {
-            Some(previous) => previous(planned, query, read_only_tree, context, params, environment, destination, completion),
-            None => pg_sys::standard_ProcessUtility(planned, query, read_only_tree, context, params, environment, destination, completion),
         }
     }
 }

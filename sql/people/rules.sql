@@ -77,6 +77,10 @@ AS $$
 BEGIN
     -- A verification vouches for one address: a new address starts unverified, unless
     -- the same statement (the auth backend's) verifies it too.
+    -- Everything refers to a user by its id (an upsert names it, unchanged: supabase-js).
+    IF NEW.id IS DISTINCT FROM OLD.id THEN
+        PERFORM vibecraft.refuse_write('users', 'a user''s id never changes');
+    END IF;
     IF NEW.email IS DISTINCT FROM OLD.email AND NEW.email_verified IS NOT DISTINCT FROM OLD.email_verified THEN
         NEW.email_verified := NULL;
     END IF;
@@ -106,7 +110,7 @@ $$;
 -- Only for writes that name these columns: a balance change (deduct_credits) does not
 -- pay for the guard.
 CREATE OR REPLACE TRIGGER guard_user_update
-    BEFORE UPDATE OF email, role, status, name, full_name, display_name, image, avatar_url, bio,
+    BEFORE UPDATE OF id, email, role, status, name, full_name, display_name, image, avatar_url, bio,
                      preferences, metadata, last_login_at, last_activity_at, deleted_at
     ON vibecraft.users
     FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
@@ -150,12 +154,14 @@ GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) O
 GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
 GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
   ON vibecraft.users TO vibecraft_authenticated;
-GRANT UPDATE (name, full_name, display_name, image, avatar_url, bio, preferences, metadata,
+-- (id: an upsert, as supabase-js sends it, sets the id to itself; guard_user_update
+-- refuses any other value.)
+GRANT UPDATE (id, name, full_name, display_name, image, avatar_url, bio, preferences, metadata,
               last_login_at, last_activity_at, deleted_at, role, status)
   ON vibecraft.users TO vibecraft_authenticated;
 GRANT INSERT (id, user_id, email, full_name, display_name, avatar_url, bio, preferences, metadata)
   ON vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT UPDATE (full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at, role, status)
+GRANT UPDATE (id, user_id, full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at, role, status)
   ON vibecraft.user_profiles TO vibecraft_authenticated;
 GRANT SELECT, INSERT, DELETE ON vibecraft.user_preferences, vibecraft.saved_searches TO vibecraft_authenticated;
 GRANT UPDATE (selected_model, selected_framework, theme, language, timezone, enable_notifications, enable_analytics,

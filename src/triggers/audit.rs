@@ -8,8 +8,9 @@
 //!
 //! Why native: the row is turned into JSON here, once, with the column metadata cached
 //! per trigger (dropped by a relcache callback when the table or trigger changes), and
-//! the audit row is written straight into the heap where that is safe, else through one
-//! prepared, kept plan run with the trail owner's rights (owner_rights.rs).
+//! the audit row is inserted by the executor's single-row insert where that is safe,
+//! else through one prepared, kept plan run with the trail owner's rights
+//! (owner_rights.rs).
 
 use crate::errors::{internal, raise};
 use crate::owner_rights::types::{TEXT, UUID};
@@ -139,8 +140,7 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
 
     let relid = rel.rd_id;
     // SAFETY: rd_att is the relation's valid tuple descriptor.
-    let tupdesc = unsafe { &*rel.rd_att };
-    let attrs = unsafe { tupdesc.attrs.as_slice(tupdesc.natts as usize) };
+    let attrs = unsafe { super::columns_of(rel.rd_att) };
     let mut columns = Vec::with_capacity(attrs.len());
     let mut organization_id = None;
     let mut by_attnum = HashMap::new();
@@ -189,7 +189,8 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
             let mut output_fn = pg_sys::InvalidOid;
             let mut is_varlena = false;
             // SAFETY: a catalog lookup for a live attribute's type.
-            unsafe { pg_sys::getTypeOutputInfo(attrs[index].atttypid, &mut output_fn, &mut is_varlena) };
+            let typid = attrs.get(index).expect("a primary key column of this table").atttypid;
+            unsafe { pg_sys::getTypeOutputInfo(typid, &mut output_fn, &mut is_varlena) };
             (index, output_fn)
         })
         .collect();
@@ -408,53 +409,30 @@ fn audit_relid() -> pg_sys::Oid {
     relid
 }
 
-/// The columns the direct path fills. A table with any other column, or with
-/// constraints, triggers or indexes the direct path cannot maintain, gets the SPI path.
+/// The columns the direct path fills. A trail with any other column (it may have a
+/// default, or be NOT NULL) gets the SPI path, which applies defaults.
 const AUDIT_COLUMNS: &[&str] = &[
     "id", "organization_id", "user_id", "action", "resource_type", "resource_id", "table_schema",
     "changes", "db_role", "transaction_id", "ip_address", "user_agent", "created_at", "updated_at",
 ];
 
-/// Whether the audit row can be written straight into the heap and its indexes, which
-/// is what PostgreSQL itself does for catalog rows: no triggers, rules, CHECK
-/// constraints, or expression, partial or exclusion indexes to honour.
-unsafe fn direct_insert_is_safe(rel: pg_sys::Relation, indexes: pg_sys::CatalogIndexState) -> bool {
-    let r = &*rel;
-    if (*r.rd_rel).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char {
-        return false;
-    }
-    if let Some(t) = r.trigdesc.as_ref() {
-        if t.trig_insert_before_row || t.trig_insert_after_row || t.trig_insert_instead_row
-            || t.trig_insert_before_statement || t.trig_insert_after_statement || t.trig_insert_new_table
-        {
+/// Whether the audit row can go through PostgreSQL's own single-row insert of the
+/// executor (`ExecSimpleRelationInsert`, what logical replication applies rows with): it
+/// checks NOT NULL and CHECK constraints, computes nothing it was not given, and keeps
+/// every index (unique, expression, partial, exclusion) as an INSERT would. It does not
+/// fire AFTER triggers outside a query of their own, so a trail with triggers or rules,
+/// or with columns unknown here, takes the SPI path.
+unsafe fn executor_insert_is_safe(rel: pg_sys::Relation) -> bool {
+    // SAFETY: an open relation's descriptor fields, read under its lock.
+    unsafe {
+        let r = &*rel;
+        if (*r.rd_rel).relkind != pg_sys::RELKIND_RELATION as std::ffi::c_char || !r.trigdesc.is_null() || !r.rd_rules.is_null() {
             return false;
         }
+        super::columns_of(r.rd_att)
+            .iter()
+            .all(|attr| attr.attisdropped || AUDIT_COLUMNS.contains(&pgrx::name_data_to_str(&attr.attname)))
     }
-    if !r.rd_rules.is_null() {
-        return false;
-    }
-    let desc = &*r.rd_att;
-    if let Some(constr) = desc.constr.as_ref() {
-        if constr.num_check > 0 {
-            return false;
-        }
-    }
-    for attr in desc.attrs.as_slice(desc.natts as usize) {
-        if !attr.attisdropped && !AUDIT_COLUMNS.contains(&pgrx::name_data_to_str(&attr.attname)) {
-            return false;
-        }
-    }
-    let info = &*indexes;
-    for i in 0..info.ri_NumIndices as usize {
-        let ii = &**info.ri_IndexRelationInfo.add(i);
-        let index = &**info.ri_IndexRelationDescs.add(i);
-        if !ii.ii_Expressions.is_null() || !ii.ii_Predicate.is_null() || !ii.ii_ExclusionOps.is_null()
-            || !(*index.rd_index).indimmediate
-        {
-            return false;
-        }
-    }
-    true
 }
 
 fn cstring_input(func: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, text: &str) -> pg_sys::Datum {
@@ -466,27 +444,38 @@ fn cstring_input(func: unsafe fn(pg_sys::FunctionCallInfo) -> pg_sys::Datum, tex
     }
 }
 
-/// Write the audit row: directly into the heap and indexes when that is safe, else
-/// through SPI. Either way the caller needs no privilege on the audit table.
+/// Write the audit row: through the executor's single-row insert when that is safe, else
+/// through SPI. Either way the caller needs no privilege on the audit table: the trail
+/// is the database's own record, written by vibecraft, never by the caller.
 fn write_audit_row(table: &AuditedTable, row: AuditRow) {
     let relid = audit_relid();
-    // SAFETY: the relation is opened and locked as the executor would for an INSERT;
-    // the lock is kept to the end of the transaction (table_close with NoLock).
+    // SAFETY: the relation is opened and locked as the executor would for an INSERT; the
+    // lock is kept to the end of the transaction (table_close with NoLock). The executor
+    // state, result relation and slot are set up as PostgreSQL's logical replication sets
+    // them up for one row (range table index 0: a relation outside any query, as
+    // PostgreSQL's own ExecGetTriggerResultRel makes), and freed before returning.
     unsafe {
         let rel = pg_sys::table_open(relid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
-        let indexes = pg_sys::CatalogOpenIndexes(rel);
-        if direct_insert_is_safe(rel, indexes) {
-            let desc = (*rel).rd_att;
-            let natts = (*desc).natts as usize;
-            let mut values = vec![pg_sys::Datum::from(0); natts];
-            let mut nulls = vec![true; natts];
-            let now = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
-            let xid = pg_sys::GetTopFullTransactionId().value as i64;
-            for (i, attr) in (*desc).attrs.as_slice(natts).iter().enumerate() {
-                if attr.attisdropped {
-                    continue;
-                }
-                let value: Option<pg_sys::Datum> = match pgrx::name_data_to_str(&attr.attname) {
+        if !executor_insert_is_safe(rel) {
+            pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+            return write_audit_row_with_spi(table, row);
+        }
+        let estate = pg_sys::CreateExecutorState();
+        (*estate).es_output_cid = pg_sys::GetCurrentCommandId(true);
+        let result = pg_sys::palloc0(size_of::<pg_sys::ResultRelInfo>()).cast::<pg_sys::ResultRelInfo>();
+        pg_sys::InitResultRelInfo(result, rel, 0, std::ptr::null_mut(), 0);
+        pg_sys::ExecOpenIndices(result, false);
+        let slot = pg_sys::table_slot_create(rel, &mut (*estate).es_tupleTable);
+        let columns = super::columns_of((*rel).rd_att);
+        let values = std::slice::from_raw_parts_mut((*slot).tts_values, columns.len());
+        let nulls = std::slice::from_raw_parts_mut((*slot).tts_isnull, columns.len());
+        let now = pg_sys::Datum::from(pg_sys::GetCurrentTransactionStartTimestamp());
+        let xid = pg_sys::GetTopFullTransactionId().value as i64;
+        for (i, attr) in columns.iter().enumerate() {
+            let value: Option<pg_sys::Datum> = if attr.attisdropped {
+                None
+            } else {
+                match pgrx::name_data_to_str(&attr.attname) {
                     "id" => pgrx::Uuid::from_bytes(crate::ids::uuid_v7_bytes()).into_datum(),
                     "organization_id" => row.organization_id.into_datum(),
                     "user_id" => crate::identity::current_user().into_datum(),
@@ -500,23 +489,18 @@ fn write_audit_row(table: &AuditedTable, row: AuditRow) {
                     "ip_address" => pgrx::direct_function_call_as_datum(pg_sys::inet_client_addr, &[]),
                     "created_at" | "updated_at" => Some(now),
                     _ => None,
-                };
-                if let Some(v) = value {
-                    values[i] = v;
-                    nulls[i] = false;
                 }
-            }
-            let tuple = pg_sys::heap_form_tuple(desc, values.as_mut_ptr(), nulls.as_mut_ptr());
-            pg_sys::CatalogTupleInsertWithInfo(rel, tuple, indexes);
-            pg_sys::heap_freetuple(tuple);
-            pg_sys::CatalogCloseIndexes(indexes);
-            pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
-            return;
+            };
+            values[i] = value.unwrap_or(pg_sys::Datum::from(0));
+            nulls[i] = value.is_none();
         }
-        pg_sys::CatalogCloseIndexes(indexes);
+        pg_sys::ExecStoreVirtualTuple(slot);
+        pg_sys::ExecSimpleRelationInsert(result, estate, slot);
+        pg_sys::ExecCloseIndices(result);
+        pg_sys::ExecResetTupleTable((*estate).es_tupleTable, false);
+        pg_sys::FreeExecutorState(estate);
         pg_sys::table_close(rel, pg_sys::NoLock as pg_sys::LOCKMODE);
     }
-    write_audit_row_with_spi(table, row);
 }
 
 /// The general path: an INSERT through SPI, run with the rights of the audit table's

@@ -2,10 +2,22 @@
 //! that derives rows knows that a dump is being loaded.
 
 use pgrx::prelude::*;
+use pgrx::PgTupleDesc;
 
 pub mod audit;
 pub mod public_writes;
 pub mod updated_at;
+
+/// The columns of a tuple descriptor that PostgreSQL owns (a firing trigger's relation),
+/// read through pgrx's version-independent API: PostgreSQL 18 changed how a descriptor
+/// holds its attributes, and every trigger here reads them through this one door.
+///
+/// # Safety
+/// `descriptor` must stay valid while the result is used; it is not released on drop.
+pub(crate) unsafe fn columns_of<'a>(descriptor: pg_sys::TupleDesc) -> PgTupleDesc<'a> {
+    // SAFETY: the caller's promise; from_pg_unchecked neither copies nor releases it.
+    unsafe { PgTupleDesc::from_pg_unchecked(descriptor) }
+}
 
 /// `vibecraft.restoring_dump()`: whether this session is loading a dump. pg_dump's and
 /// pg_restore's scripts run with `row_security = off`, under which a write to any of

@@ -25,7 +25,7 @@ use pgrx::pg_sys;
 unsafe fn unpacked_size(row: pg_sys::HeapTuple, descriptor: pg_sys::TupleDesc) -> i64 {
     // SAFETY: a valid tuple and its relation's descriptor, while the trigger fires.
     unsafe {
-        let attributes = pgrx::PgTupleDesc::from_pg_unchecked(descriptor);
+        let attributes = super::columns_of(descriptor);
         let natts = attributes.len();
         let mut values = vec![pg_sys::Datum::from(0); natts];
         let mut nulls = vec![false; natts];

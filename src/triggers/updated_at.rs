@@ -45,9 +45,9 @@ fn set_updated_at<'a>(
                 Some("Pass the timestamp column's name as the trigger's argument."),
             );
         }
-        let attr = (*tupdesc).attrs.as_slice((*tupdesc).natts as usize)[(attnum - 1) as usize];
+        let typid = super::columns_of(tupdesc).get((attnum - 1) as usize).expect("SPI_fnumber's column").atttypid;
         let now = pg_sys::GetCurrentTransactionStartTimestamp();
-        let mut value = match attr.atttypid {
+        let mut value = match typid {
             pg_sys::TIMESTAMPTZOID => pg_sys::Datum::from(now),
             // timestamp without time zone: the session's local time, as now()::timestamp.
             pg_sys::TIMESTAMPOID => pgrx::direct_function_call_as_datum(

@@ -279,7 +279,8 @@ fn secrets_cannot_be_read_or_parked_in_the_catalog() {
         assert_eq!(sqlstate(result), "42501", "ALTER {target} SET must be refused");
     }
     let parked: i64 = su
-        .query_one("SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) c WHERE c LIKE 'vibecraft.%'", &[])
+        .query_one("SELECT count(*) FROM pg_db_role_setting, unnest(setconfig) c
+           WHERE c LIKE 'vibecraft.jwt\\_secret=%' OR c LIKE 'vibecraft.encryption\\_keys=%'", &[])
         .unwrap()
         .get(0);
     assert_eq!(parked, 0);

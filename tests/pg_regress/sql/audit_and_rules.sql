@@ -56,14 +56,28 @@ SELECT count(*) AS rows_mentioning_secrets
   FROM vibecraft.audit_logs
  WHERE changes::text ~ '(SECRETCIPHERTEXT|diary|still private|api_key_encrypted|private_note)';
 
--- A constraint the fast path cannot honour (here a DBA's CHECK) sends rows through
--- the general INSERT path, which enforces it.
-ALTER TABLE vibecraft.audit_logs ADD CONSTRAINT dba_check CHECK (action <> 'forbidden');
-INSERT INTO public.notes (id, body) VALUES (5, 'via the general path');
-SELECT action, changes->'after'->>'body' AS body FROM vibecraft.audit_logs
- WHERE resource_type = 'notes' AND resource_id = '5';
+-- A DBA's own constraints and indexes on the trail hold on the fast path (PostgreSQL's
+-- single-row insert): a CHECK that an audit row breaks stops the write that made it ...
+ALTER TABLE vibecraft.audit_logs ADD CONSTRAINT dba_check CHECK (resource_id <> '6');
+\set VERBOSITY terse
+INSERT INTO public.notes (id, body) VALUES (6, 'refused by the trail');
+\set VERBOSITY default
 ALTER TABLE vibecraft.audit_logs DROP CONSTRAINT dba_check;
-DELETE FROM public.notes WHERE id = 5;
+-- ... and an expression index is kept as an INSERT would keep it.
+CREATE INDEX dba_action_idx ON vibecraft.audit_logs ((upper(action)));
+INSERT INTO public.notes (id, body) VALUES (7, 'indexed');
+SET enable_seqscan = off;
+SELECT count(*) AS found_by_index FROM vibecraft.audit_logs WHERE upper(action) = 'INSERT' AND resource_id = '7';
+RESET enable_seqscan;
+DROP INDEX vibecraft.dba_action_idx;
+-- A column the fast path does not know (here the DBA's, with a default) sends rows
+-- through the general INSERT path, which fills it.
+ALTER TABLE vibecraft.audit_logs ADD COLUMN dba_note text DEFAULT 'general path';
+INSERT INTO public.notes (id, body) VALUES (5, 'via the general path');
+SELECT action, changes->'after'->>'body' AS body, dba_note FROM vibecraft.audit_logs
+ WHERE resource_type = 'notes' AND resource_id = '5';
+ALTER TABLE vibecraft.audit_logs DROP COLUMN dba_note;
+DELETE FROM public.notes WHERE id IN (5, 7);
 
 -- One row's history, newest first.
 SELECT action FROM vibecraft.audit_history('public.notes', '1');

@@ -17,7 +17,7 @@ SELECT h->>'extension_installed' = h->>'library_version' AS installed_is_library
        (h->>'in_shared_preload_libraries')::boolean AS preloaded,
        (h->>'jwt_secret_configured')::boolean AS jwt_secret,
        (h->>'keyring_configured')::boolean AS keyring,
-       (h->>'server_version_num')::int / 10000 AS server_major
+       (h->>'server_version_num')::int / 10000 BETWEEN 15 AND 18 AS supported_server
   FROM vibecraft.health_check() AS h;
 
 -- Secrets are masked for everyone, superusers included.

@@ -20,7 +20,10 @@ SET ROLE regress_app;
 SELECT vibecraft.version() IS NOT NULL AS can_call_version;
 SELECT vibecraft.health_check();
 -- Superuser-only secrets: neither readable nor settable.
+-- (The error's wording is PostgreSQL's own and changed in 16: only its SQLSTATE, 42501, is shown.)
+\set VERBOSITY sqlstate
 SHOW vibecraft.jwt_secret;
+\set VERBOSITY default
 SET vibecraft.jwt_secret = 'forged';
 SELECT set_config('vibecraft.encryption_keys', 'v9:forged', false);
 RESET ROLE;
