@@ -24,7 +24,7 @@ install: deps
 	@bash scripts/install.sh
 
 bench:
-	@bash bench/run.sh
+	@bash bench/versions.sh
 
 # The upgrade script from the last release, assembled from sql/migrations/ and the rooms.
 upgrade-scripts:

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `make bench`: bench/run.sh on each PostgreSQL version of BENCH_VERSIONS (default "15 17",
+# Supabase's; `make bench PG=17` runs one), each version's full results in
+# bench/results-pgNN.md, and bench/results.md with their ratios side by side. Only
+# ratios are compared: each comes from one version's own run (A and B alternated on the
+# same cluster), while throughputs of two runs are not comparable on a noisy machine.
+REQUESTED_PG="${PG:-}"
+. "$(dirname "$0")/../scripts/common.sh"
+cd "$PROJECT_DIR"
+versions="${BENCH_VERSIONS:-${REQUESTED_PG:-15 17}}"
+
+for v in $versions; do
+    say "make bench on PostgreSQL $v"
+    PG="$v" PG_CONFIG="" BENCH_OUT="$PROJECT_DIR/bench/results-pg$v.md" bash bench/run.sh
+done
+
+# The ratio columns (vs peer, vs floor) and the verdict of each row, by measurement name.
+ratios() { # ratios FILE: name<TAB>sync<TAB>vs peer<TAB>vs floor<TAB>target
+    awk -F' \\| ' '/^\| / && NF >= 9 && $2 ~ /^(on|off)$/ {
+        name = $1; sub(/^\| /, "", name); target = $9; sub(/ \|$/, "", target)
+        print name "\t" $2 "\t" $7 "\t" $8 "\t" target }' "$1"
+}
+{
+    echo "# vibecraft benchmark results, side by side"
+    echo
+    echo "\`make bench\` on $(date -u '+%Y-%m-%d'): one run per version, each measured as bench/run.sh describes"
+    echo "(pgbench -M prepared, 2 clients, A and B alternated, median tps). Ratios only: a ratio comes"
+    echo "from one version's own run; throughputs of two runs are not comparable on this machine."
+    echo "Each version's figures, tps included, are in its own file:"
+    for v in $versions; do echo "[PostgreSQL $v](results-pg$v.md): $(sed -n 's/^\(postgres (PostgreSQL) [^,]*\),.*/\1/p' "bench/results-pg$v.md")."; done
+    echo
+    header="| measurement | synchronous_commit |" line="| --- | --- |"
+    for v in $versions; do header="$header pg$v vs peer | pg$v vs floor | pg$v target |"; line="$line ---: | ---: | --- |"; done
+    echo "$header"
+    echo "$line"
+    first=$(echo "$versions" | awk '{print $1}')
+    while IFS=$'\t' read -r name sync _ _ _; do
+        row="| $name | $sync |"
+        for v in $versions; do
+            cells=$(ratios "bench/results-pg$v.md" | awk -F'\t' -v n="$name" -v s="$sync" '$1 == n && $2 == s {print $3 " | " $4 " | " $5; exit}')
+            row="$row ${cells:-- | - | -} |"
+        done
+        echo "$row"
+    done < <(ratios "bench/results-pg$first.md")
+    echo
+    for v in $versions; do echo "PostgreSQL $v: $(grep -m1 '^Targets:' "bench/results-pg$v.md")"; done
+} >bench/results.md
+say "wrote bench/results.md"
