@@ -11,7 +11,7 @@
 #   6. upgrades from every release (scripts/test_upgrade.sh)
 #   7. make bench in smoke mode
 #   8. a Supabase-shaped database driven as PostgREST and GoTrue drive it (tests/tests/supabase.rs)
-# Each tier appends `TIER PASSED FAILED` to $VIBECRAFT_TEST_SUMMARY; exit non-zero on any failure.
+# Each tier appends `TIER (SECONDS s) PASSED FAILED` to $VIBECRAFT_TEST_SUMMARY; exit non-zero on any failure.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
 scope="${1:-full}"
@@ -29,10 +29,13 @@ ensure_cargo_on_path
 rm -rf "$LOGS" "$OUTPUT"
 mkdir -p "$LOGS" "$OUTPUT"
 
-record() { # record TIER PASSED FAILED
+TIER_STARTED=$(date +%s)
+record() { # record TIER PASSED FAILED: with the seconds since the tier (or the build before it) began
+    local seconds=$(( $(date +%s) - TIER_STARTED ))
     PASSED=$((PASSED + $2)); FAILED=$((FAILED + $3))
-    echo "-- pg$PG $1: $2 passed, $3 failed"
-    echo "$1 $2 $3" >>"$SUMMARY"
+    echo "-- pg$PG $1: $2 passed, $3 failed (${seconds} s)"
+    echo "$1 (${seconds} s) $2 $3" >>"$SUMMARY"
+    TIER_STARTED=$(date +%s)
 }
 
 count_cargo() { # count_cargo LOG EXIT_CODE TIER
