@@ -23,13 +23,18 @@ pub struct TestDb {
     pub name: String,
 }
 
+/// An empty database of this name, dropped first if a former run left it.
+pub fn fresh_database(name: &str) {
+    let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
+    // Separate statements: DROP/CREATE DATABASE cannot run in a transaction block.
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
+    admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+}
+
 impl TestDb {
     pub fn new(name: &str) -> TestDb {
         let name = format!("it_{name}");
-        let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
-        // Separate statements: DROP/CREATE DATABASE cannot run in a transaction block.
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        fresh_database(&name);
         let db = TestDb { name };
         db.superuser()
             .batch_execute("SET client_min_messages = warning; CREATE EXTENSION vibecraft CASCADE;")

@@ -12,7 +12,7 @@
 use postgres::{Client, Transaction};
 use serde_json::{json, Value};
 use std::sync::Once;
-use vibecraft_integration_tests::{connect, sqlstate, superuser_dsn, token};
+use vibecraft_integration_tests::{connect, fresh_database, sqlstate, superuser_dsn, token};
 
 static SUPABASE_ROLES: Once = Once::new();
 
@@ -56,9 +56,7 @@ impl SupabaseDb {
     fn new(name: &str, link: bool) -> SupabaseDb {
         create_supabase_roles();
         let name = format!("it_supabase_{name}");
-        let mut admin = connect(&format!("{} dbname=postgres", superuser_dsn()));
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).unwrap();
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        fresh_database(&name);
         let db = SupabaseDb { name };
         db.superuser()
             .batch_execute(
