@@ -8,7 +8,8 @@
 //!   * when `vibecraft.flush_api_key_usage()` runs (daily maintenance calls it);
 //! a background worker of vibecraft's own (background.rs) then adds them to
 //! `api_keys.usage_count` / `last_used_at` in a transaction of its own, skipping rows
-//! that someone holds locked (their uses wait for the next flush).
+//! that someone holds locked and trying those again for up to 30 s (then they wait for
+//! the next flush).
 //!
 //! So no row lock is ever taken inside a caller's transaction: a client that validates
 //! a key and keeps its transaction open pins nothing, and neither the service's
@@ -41,8 +42,13 @@ const FLUSH_AFTER_MS: i64 = 5000;
 const QUEUE: usize = 16_384;
 /// Most entries one flush writes.
 const BATCH: usize = 1000;
-/// A flush worker that has not finished after this long is presumed gone.
+/// A flush worker that has not reported for this long is presumed gone.
 const WORKER_PRESUMED_GONE_MS: i64 = 60_000;
+/// How long a flush worker keeps retrying uses of keys that someone holds locked, and its
+/// first and longest pause between tries.
+const LOCKED_RETRY_MS: i64 = 30_000;
+const LOCKED_RETRY_FIRST_PAUSE_MS: u64 = 100;
+const LOCKED_RETRY_MAX_PAUSE_MS: u64 = 2_000;
 
 /// Uses of one key in one database waiting to be counted; `uses == 0` marks a free entry.
 #[repr(C)]
@@ -201,59 +207,89 @@ fn start_flush_worker(wait: bool) -> bool {
     }
 }
 
-/// In the flush worker: count one batch of this database's queued uses, in a
-/// transaction of the worker's own; rows locked by someone are skipped and their uses
-/// go back to the queue. Returns how many uses were written.
+/// In the flush worker: count this database's queued uses, a batch at a time, each in a
+/// transaction of the worker's own. Rows someone holds locked are skipped and their uses
+/// go back to the queue; the worker tries them again, pausing longer each time, for up to
+/// LOCKED_RETRY_MS (a revoke or an edit of the key commits within that), then leaves them
+/// for the next flush. Returns how many uses were written.
 pub fn flush_in_worker() -> i64 {
     let database = database();
+    let started = ids::now();
+    let mut pause_ms = LOCKED_RETRY_FIRST_PAUSE_MS;
     let mut written = 0;
-    // Keys whose rows someone holds locked: their uses go back to the queue, and this
-    // worker goes on with the others.
+    // Keys found locked in this round: their uses wait in the queue until the next round,
+    // and this worker goes on with the others.
     let mut locked_keys = HashSet::new();
     loop {
         let batch = take_batch(database, &locked_keys);
-        if batch.is_empty() {
-            with_queue(|q| q.release_worker(database));
-            break;
+        if !batch.is_empty() {
+            let (counted, locked) = count_batch(&batch);
+            written += batch.iter().filter(|e| counted.contains(&e.key)).map(|e| e.uses).sum::<i64>();
+            // Uses of keys deleted in the meantime are dropped with them.
+            let back: Vec<PendingUse> = batch.iter().filter(|e| locked.contains(&e.key)).copied().collect();
+            put_back(&back);
+            locked_keys.extend(locked);
         }
-        let outcome = PgTryBuilder::new(|| {
-            pgrx::bgworkers::BackgroundWorker::transaction(|| {
-                let ids: Vec<pgrx::Uuid> = batch.iter().map(|e| pgrx::Uuid::from_bytes(e.key)).collect();
-                let uses: Vec<i64> = batch.iter().map(|e| e.uses).collect();
-                let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch.iter().map(|e| timestamptz(e.last)).collect();
-                count_unless_locked(ids, uses, last)
-            })
-        })
-        .catch_others(|e| {
-            // SAFETY: ends the failed transaction, as PostgreSQL's own workers do.
-            unsafe { pg_sys::AbortCurrentTransaction() };
-            pgrx::warning!("vibecraft: API key uses could not be counted now, will retry: {e:?}");
-            (Vec::new(), batch.iter().map(|e| e.key).collect())
-        })
-        .execute();
-        let (counted, locked) = outcome;
-        written += batch.iter().filter(|e| counted.contains(&e.key)).map(|e| e.uses).sum::<i64>();
-        // Uses of keys that someone holds locked wait for the next flush; uses of keys
-        // deleted in the meantime are dropped with them.
-        let back: Vec<PendingUse> = batch.iter().filter(|e| locked.contains(&e.key)).copied().collect();
-        put_back(&back);
-        locked_keys.extend(locked);
-        // Done when nothing else of this database is queued (uses queued while this worker
-        // ran included). Deciding and releasing under one lock: a backend that queues after
-        // this sees no worker and starts one.
-        let done = with_queue(|q| {
-            let done = !q.has_pending(database, &locked_keys);
-            if done {
+        // What next, decided under one lock with releasing the worker: a backend that
+        // queues after a release sees no worker and starts one, and one that queues while
+        // this worker pauses sees it running and leaves its uses to the next round.
+        let giving_up = ids::now() - started >= LOCKED_RETRY_MS * 1000;
+        let next = with_queue(|q| {
+            if q.has_pending(database, &locked_keys) {
+                Next::Batch
+            } else if locked_keys.is_empty() || giving_up {
                 q.release_worker(database);
+                Next::Exit
+            } else {
+                q.claim_worker(database, ids::now(), true);
+                Next::RetryLocked
             }
-            done
         })
-        .unwrap_or(true);
-        if done {
-            break;
+        .unwrap_or(Next::Exit);
+        match next {
+            Next::Batch => {}
+            Next::Exit => break,
+            Next::RetryLocked => {
+                // False on SIGTERM (a fast shutdown, DROP DATABASE ... FORCE): stop now.
+                if !pgrx::bgworkers::BackgroundWorker::wait_latch(Some(std::time::Duration::from_millis(pause_ms))) {
+                    with_queue(|q| q.release_worker(database));
+                    break;
+                }
+                pause_ms = (pause_ms * 2).min(LOCKED_RETRY_MAX_PAUSE_MS);
+                locked_keys.clear();
+            }
         }
     }
     written
+}
+
+/// What a flush worker does after a batch.
+enum Next {
+    /// Count the next batch of queued uses.
+    Batch,
+    /// Pause, then try the uses of keys that were locked again.
+    RetryLocked,
+    Exit,
+}
+
+/// Count one batch in a transaction of its own: (keys counted, keys found locked). When
+/// the transaction fails, every key of the batch counts as locked and is tried again.
+fn count_batch(batch: &[PendingUse]) -> (Vec<[u8; 16]>, Vec<[u8; 16]>) {
+    PgTryBuilder::new(|| {
+        pgrx::bgworkers::BackgroundWorker::transaction(|| {
+            let ids: Vec<pgrx::Uuid> = batch.iter().map(|e| pgrx::Uuid::from_bytes(e.key)).collect();
+            let uses: Vec<i64> = batch.iter().map(|e| e.uses).collect();
+            let last: Vec<pgrx::datum::TimestampWithTimeZone> = batch.iter().map(|e| timestamptz(e.last)).collect();
+            count_unless_locked(ids, uses, last)
+        })
+    })
+    .catch_others(|e| {
+        // SAFETY: ends the failed transaction, as PostgreSQL's own workers do.
+        unsafe { pg_sys::AbortCurrentTransaction() };
+        pgrx::warning!("vibecraft: API key uses could not be counted now, will retry: {e:?}");
+        (Vec::new(), batch.iter().map(|e| e.key).collect())
+    })
+    .execute()
 }
 
 /// Add uses to their keys, skipping rows someone holds locked: (ids counted, ids of keys

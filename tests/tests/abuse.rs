@@ -327,14 +327,31 @@ fn a_held_transaction_after_two_validations_pins_no_key() {
         }
     }
     wait_for_demo_key_uses(&mut su, before + 3, "a user's locked keys held up the counting of others");
+    // Once the lock ends, the locked key's use is counted too, though nobody validates
+    // any key again (the flush worker tries locked keys again, it does not drop them).
+    let mine_id: String = su
+        .query_one("SELECT id::text FROM vibecraft.api_keys WHERE name = 'locked' AND user_id = $1::text::uuid", &[&MAX])
+        .unwrap()
+        .get(0);
+    assert_eq!(key_uses(&mut su, &mine_id), 0, "a locked key's use was counted through the lock");
     own_keys.commit().unwrap();
+    wait_for_key_uses(&mut su, &mine_id, 1, "a use of a key that was locked during the flush was never counted");
 }
 
 /// Wait up to 20 s for the demo key's usage_count to reach `at_least`.
 fn wait_for_demo_key_uses(su: &mut Client, at_least: i64, failure: &str) {
+    wait_for_key_uses(su, DEMO_KEY_ID, at_least, failure)
+}
+
+fn key_uses(su: &mut Client, key_id: &str) -> i64 {
+    su.query_one("SELECT usage_count FROM vibecraft.api_keys WHERE id = $1::text::uuid", &[&key_id]).unwrap().get(0)
+}
+
+/// Wait up to 20 s for a key's usage_count to reach `at_least`.
+fn wait_for_key_uses(su: &mut Client, key_id: &str, at_least: i64, failure: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let now: i64 = su.query_one("SELECT usage_count FROM vibecraft.api_keys WHERE id = $1::text::uuid", &[&DEMO_KEY_ID]).unwrap().get(0);
+        let now = key_uses(su, key_id);
         if now >= at_least {
             return;
         }
