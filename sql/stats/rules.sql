@@ -221,7 +221,8 @@ BEGIN
 END
 $$;
 
--- The per-user lists that stay small, counted directly (shared by both versions).
+-- The per-user lists that stay small, counted directly (for recount_user_stats;
+-- get_user_stats inlines the same expressions into its one statement).
 CREATE OR REPLACE FUNCTION vibecraft.user_stats_lists(user_uuid uuid)
 RETURNS jsonb
 LANGUAGE sql STABLE
@@ -247,24 +248,32 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-    u record;
 BEGIN
     PERFORM vibecraft.require_may_act_for('get_user_stats', user_uuid);
-    SELECT x.credits, x.credits_spent INTO u FROM vibecraft.users x WHERE x.id = user_uuid;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    END IF;
-    RETURN jsonb_build_object(
-        'user_id', user_uuid,
+    -- One statement, planned once per connection: the user's row and running totals,
+    -- and the lists user_stats_lists counts (the same expressions, so that both
+    -- functions give the same answer; insight.sql checks it). NULL for no such user.
+    RETURN (SELECT jsonb_build_object(
+        'user_id', u.id,
         'credits', u.credits,
         'credits_added', u.credits + u.credits_spent,
         'credits_spent', u.credits_spent,
-        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = user_uuid), 0),
+        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
                                         'calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
-                                FROM vibecraft.user_provider_totals p WHERE p.user_id = user_uuid AND p.calls > 0)
-    ) || vibecraft.user_stats_lists(user_uuid);
+                                FROM vibecraft.user_provider_totals p WHERE p.user_id = u.id AND p.calls > 0),
+        'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM
+                                (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = u.id GROUP BY o.status) s),
+        'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = u.id),
+        'projects_owned', (SELECT count(*) FROM vibecraft.projects p WHERE p.user_id = u.id AND p.deleted_at IS NULL),
+        'projects_shared_with', (SELECT count(*) FROM vibecraft.project_members m
+                                  JOIN vibecraft.projects p ON p.id = m.project_id
+                                 WHERE m.user_id = u.id AND p.user_id <> u.id AND p.deleted_at IS NULL),
+        'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = u.id AND k.is_active
+                               AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
+        'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
+                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
+      FROM vibecraft.users u WHERE u.id = user_uuid);
 END
 $$;
 
@@ -381,7 +390,7 @@ COMMENT ON FUNCTION vibecraft.rebuild_stat_totals() IS
 
 COMMENT ON FUNCTION vibecraft.count_prompts() IS 'Trigger: keeps user_stat_totals.prompts in step with prompt_history.';
 COMMENT ON FUNCTION vibecraft.count_provider_usage() IS 'Trigger: keeps user_provider_totals in step with api_usage_logs.';
-COMMENT ON FUNCTION vibecraft.user_stats_lists(uuid) IS 'The small per-user counts get_user_stats reads directly (orders, downloads, projects, keys, last activity).';
+COMMENT ON FUNCTION vibecraft.user_stats_lists(uuid) IS 'The small per-user counts (orders, downloads, projects, keys, last activity) that recount_user_stats adds; get_user_stats computes the same in its one statement.';
 
 COMMENT ON TABLE vibecraft.user_stat_totals IS 'Running totals behind get_user_stats (prompts per user), kept by triggers; rebuild_stat_totals recomputes.';
 COMMENT ON TABLE vibecraft.user_provider_totals IS 'Running totals behind get_user_stats (calls, errors, tokens, cost per user and provider), kept by triggers.';
