@@ -14,6 +14,8 @@ major="${1:?usage: postgres.sh MAJOR (15, 16, 17 or 18)}"
 
 [ "$major" = 15 ] && { pg_config_of 15; exit 0; }
 tree="$(dirname "$(dirname "$(pg_config_of "$major")")")"
+# (pg_config_of ran in a subshell: set MAJOR's release here, whatever PG says)
+pg_release "$major"
 release="$PG_RELEASE" sha256="$PG_SHA256"
 if [ ! -x "$tree/bin/pg_config" ]; then
     pip=$(command -v pip3 || command -v pip || true)
