@@ -61,14 +61,20 @@ INSERT INTO public.bench_sealed VALUES
     ('native', vibecraft.encrypt_api_key('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'bench-user-openai')),
     ('pgcrypto', public.pgp_sym_encrypt('sk-proj-0123456789abcdefghijklmnopqrstuvwxyz', 'a-passphrase-from-VITE_ENCRYPTION_KEY')::text);
 
--- 100,000 ledger rows: each bench user got 1,000,000 credits and spent 99 of them.
+-- 100,000 ledger rows: each bench user got 1,000,000,000 credits (enough for every
+-- deduction of a run on one hot user) and spent 99 of them.
 \i bench/peers/credits.sql
 INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason)
 SELECT ('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
-       CASE WHEN s = 0 THEN 1000000 ELSE -1 END, 1000000 - s, CASE WHEN s = 0 THEN 'grant' ELSE 'spend' END
+       CASE WHEN s = 0 THEN 1000000000 ELSE -1 END, 1000000000 - s, CASE WHEN s = 0 THEN 'grant' ELSE 'spend' END
   FROM generate_series(1, 1000) u, generate_series(0, 99) s;
-UPDATE vibecraft.users SET credits = 1000000 - 99 WHERE email LIKE 'bench%@example.com';
-ANALYZE vibecraft.credit_ledger, vibecraft.users;
+UPDATE vibecraft.users SET credits = 1000000000 - 99, credits_spent = 99 WHERE email LIKE 'bench%@example.com';
+-- The peer's tables get the same users and history.
+INSERT INTO public.peer_user_profiles (id, email, credits)
+SELECT id, email, credits FROM vibecraft.users WHERE email LIKE 'bench%@example.com';
+INSERT INTO public.peer_credit_transactions (user_id, amount, balance_after, reason, created_at)
+SELECT user_id, amount, balance_after, reason, created_at FROM vibecraft.credit_ledger;
+ANALYZE vibecraft.credit_ledger, vibecraft.users, public.peer_user_profiles, public.peer_credit_transactions;
 
 -- Rate limits at limit 1,000 per hour, each of 100 bench users already at its limit,
 -- for vibecraft (shared memory) and for the peer (events in a table), so that both

@@ -14,35 +14,40 @@ for v in $versions; do
     PG="$v" PG_CONFIG="" BENCH_OUT="$PROJECT_DIR/bench/results-pg$v.md" bash bench/run.sh
 done
 
-# The ratio columns (vs peer, vs floor) and the verdict of each row, by measurement name.
-ratios() { # ratios FILE: name<TAB>sync<TAB>vs peer<TAB>vs floor<TAB>target
-    awk -F' \\| ' '/^\| / && NF >= 9 && $2 ~ /^(on|off)$/ {
-        name = $1; sub(/^\| /, "", name); target = $9; sub(/ \|$/, "", target)
-        print name "\t" $2 "\t" $7 "\t" $8 "\t" target }' "$1"
+# The ratio columns (vs peer, vs floor, CPU-bound then durability-bound) and the verdict
+# of each row, by measurement name.
+ratios() { # ratios FILE: name<TAB>clients<TAB>4 ratios<TAB>targets
+    awk -F' \\| ' '/^\| / && NF >= 14 && $2 ~ /^[0-9]+$/ {
+        name = $1; sub(/^\| /, "", name); target = $14; sub(/ \|$/, "", target)
+        print name "\t" $2 "\t" $7 " | " $8 " | " $12 " | " $13 "\t" target }' "$1"
 }
 {
     echo "# vibecraft benchmark results, side by side"
     echo
     echo "\`make bench\` on $(date -u '+%Y-%m-%d'): one run per version, each measured as bench/run.sh describes"
-    echo "(pgbench -M prepared, 2 clients, A and B alternated, median tps). Ratios only: a ratio comes"
-    echo "from one version's own run; throughputs of two runs are not comparable on this machine."
+    echo "(pgbench -M prepared, vibecraft, peer and floor alternated, median tps, every row CPU-bound with"
+    echo "synchronous_commit off and durability-bound with it on). Ratios only: a ratio comes from one"
+    echo "version's own run; throughputs of two runs are not comparable on this machine."
     echo "Each version's figures, tps included, are in its own file:"
     for v in $versions; do echo "[PostgreSQL $v](results-pg$v.md): $(sed -n 's/^\(postgres (PostgreSQL) [^,]*\),.*/\1/p' "bench/results-pg$v.md")."; done
     echo
-    header="| measurement | synchronous_commit |" line="| --- | --- |"
-    for v in $versions; do header="$header pg$v vs peer | pg$v vs floor | pg$v target |"; line="$line ---: | ---: | --- |"; done
+    header="| measurement | clients |" line="| --- | ---: |"
+    for v in $versions; do
+        header="$header pg$v CPU vs peer | vs floor | durable vs peer | vs floor | pg$v targets |"
+        line="$line ---: | ---: | ---: | ---: | --- |"
+    done
     echo "$header"
     echo "$line"
     first=$(echo "$versions" | awk '{print $1}')
-    while IFS=$'\t' read -r name sync _ _ _; do
-        row="| $name | $sync |"
+    while IFS=$'\t' read -r name clients _ _; do
+        row="| $name | $clients |"
         for v in $versions; do
-            cells=$(ratios "bench/results-pg$v.md" | awk -F'\t' -v n="$name" -v s="$sync" '$1 == n && $2 == s {print $3 " | " $4 " | " $5; exit}')
-            row="$row ${cells:-- | - | -} |"
+            cells=$(ratios "bench/results-pg$v.md" | awk -F'\t' -v n="$name" -v c="$clients" '$1 == n && $2 == c {print $3 " | " $4; exit}')
+            row="$row ${cells:-- | - | - | - | -} |"
         done
         echo "$row"
     done < <(ratios "bench/results-pg$first.md")
     echo
-    for v in $versions; do echo "PostgreSQL $v: $(grep -m1 '^Targets:' "bench/results-pg$v.md")"; done
+    for v in $versions; do echo "PostgreSQL $v: $(grep -m1 '^Targets' "bench/results-pg$v.md")"; done
 } >bench/results.md
 say "wrote bench/results.md"

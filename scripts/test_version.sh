@@ -179,7 +179,8 @@ run_tier "pg$PG tier 7: make bench, smoke mode (no timing assertions)" "$LOGS/be
     env BENCH_SECONDS=1 BENCH_ROUNDS=1 BENCH_MEMORY_CALLS=2000 BENCH_OUT="$OUTPUT/bench-smoke.md" \
     VIBECRAFT_BENCH_PORT="${VIBECRAFT_BENCH_SMOKE_PORT:-28819}" bash bench/run.sh
 expected_rows=$(( $(grep -cv '^#' bench/measurements.tsv) + $(grep -cv '^#' bench/memory.tsv) ))
-got_rows=$(grep -cE '^\| .* \| (on|off) \| |^\| [^|]+ \| [0-9]+ \| [0-9]+ \| ' "$OUTPUT/bench-smoke.md" 2>/dev/null || true)
+# (a measurement row: | name | clients | `scripts` |...; a memory row: | name | kB | kB |...)
+got_rows=$(grep -cE '^\| [^|]+ \| [0-9]+ \| `|^\| [^|]+ \| [0-9]+ \| [0-9]+ \| ' "$OUTPUT/bench-smoke.md" 2>/dev/null || true)
 got_rows=${got_rows:-0}
 if [ "$TIER_RC" -eq 0 ] && [ "$got_rows" -eq "$expected_rows" ]; then
     record "bench smoke" 1 0; echo "   ($got_rows measurements)"
