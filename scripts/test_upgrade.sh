@@ -41,11 +41,17 @@ done < sql/releases
 
 # 2. Every release upgrades to this version.
 extdir="$("$PG_CONFIG" --sharedir)/extension"
+# The old releases' install scripts go into the server's extension directory for this
+# test only: left there, every later CREATE EXTENSION would list those versions too.
+copied=()
+remove_copied() { for f in "${copied[@]}"; do if [ -w "$extdir" ]; then rm -f "$f"; else sudo rm -f "$f"; fi; done; }
+trap remove_copied EXIT
 for version in $(awk '!/^#/ && NF {print $1}' sql/releases); do
     [ "$version" = "$current" ] && continue
     [ -e "sql/vibecraft--$version--$current.sql" ] || { failed "no upgrade script from $version to $current"; continue; }
     script=$("$PROJECT_DIR/scripts/release_sql.sh" "$version" | tail -n 1)
     if [ -w "$extdir" ]; then cp "$script" "$extdir/"; else sudo cp "$script" "$extdir/"; fi
+    copied+=("$extdir/$(basename "$script")")
     old="upgrade_from_${version//./_}" fresh="upgrade_fresh"
     sql postgres -qc "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $old" -c "DROP DATABASE IF EXISTS $fresh" \
         -c "CREATE DATABASE $old" -c "CREATE DATABASE $fresh" >/dev/null

@@ -21,6 +21,26 @@ UPDATE vibecraft.users u
          WHERE l.amount < 0 GROUP BY l.user_id) s
  WHERE s.user_id = u.id;
 
+-- users' enum-like CHECKs in the compact form of people/tables.sql (same rules, same
+-- names), without a scan under an exclusive lock: added NOT VALID, then validated.
+ALTER TABLE vibecraft.users
+    DROP CONSTRAINT users_role_check,
+    ADD CONSTRAINT users_role_check CHECK (role::text = ANY ('{ADMIN,MANAGER,MEMBER}'::text[])) NOT VALID,
+    DROP CONSTRAINT users_system_role_check,
+    ADD CONSTRAINT users_system_role_check CHECK (system_role::text = ANY ('{user,admin}'::text[])) NOT VALID,
+    DROP CONSTRAINT users_status_check,
+    ADD CONSTRAINT users_status_check CHECK (status::text = ANY ('{ACTIVE,INACTIVE,INVITED,SUSPENDED}'::text[])) NOT VALID,
+    DROP CONSTRAINT users_subscription_plan_check,
+    ADD CONSTRAINT users_subscription_plan_check CHECK (subscription_plan::text = ANY ('{free,basic,pro,enterprise}'::text[])) NOT VALID,
+    DROP CONSTRAINT users_subscription_status_check,
+    ADD CONSTRAINT users_subscription_status_check
+        CHECK (subscription_status::text = ANY ('{active,trialing,past_due,canceled,incomplete,unpaid}'::text[])) NOT VALID;
+ALTER TABLE vibecraft.users VALIDATE CONSTRAINT users_role_check;
+ALTER TABLE vibecraft.users VALIDATE CONSTRAINT users_system_role_check;
+ALTER TABLE vibecraft.users VALIDATE CONSTRAINT users_status_check;
+ALTER TABLE vibecraft.users VALIDATE CONSTRAINT users_subscription_plan_check;
+ALTER TABLE vibecraft.users VALIDATE CONSTRAINT users_subscription_status_check;
+
 -- Installed reference rows get ids derived from their names (the @since statements
 -- below); the rows that refer to them follow first.
 UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories:' || c.name)::uuid

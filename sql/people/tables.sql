@@ -23,6 +23,11 @@ CREATE TABLE vibecraft.organizations (
 
 CREATE INDEX organizations_name_trgm ON vibecraft.organizations USING gin (name gin_trgm_ops);
 
+-- The enum-like CHECKs of users compare with one array constant rather than an IN list:
+-- PostgreSQL reads and plans every CHECK constraint of a table again for each statement
+-- that writes one of its rows, whichever columns it sets, and an IN list over varchar is
+-- stored as an array built from casts, element by element, twice the text to read and
+-- fold. Every credit change writes a users row (bench/results.md). Same rule, same name.
 CREATE TABLE vibecraft.users (
     id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
     organization_id     uuid REFERENCES vibecraft.organizations (id) ON DELETE RESTRICT,
@@ -38,19 +43,19 @@ CREATE TABLE vibecraft.users (
     bio                 text,
     -- Role inside the organization (ValueCanvas).
     role                varchar(20) NOT NULL DEFAULT 'MEMBER'
-                        CHECK (role IN ('ADMIN', 'MANAGER', 'MEMBER')),
+                        CHECK (role::text = ANY ('{ADMIN,MANAGER,MEMBER}'::text[])),
     -- Platform-wide role: 'admin' users see everything (Creo's admins).
     system_role         varchar(20) NOT NULL DEFAULT 'user'
-                        CHECK (system_role IN ('user', 'admin')),
+                        CHECK (system_role::text = ANY ('{user,admin}'::text[])),
     status              varchar(20) NOT NULL DEFAULT 'ACTIVE'
-                        CHECK (status IN ('ACTIVE', 'INACTIVE', 'INVITED', 'SUSPENDED')),
+                        CHECK (status::text = ANY ('{ACTIVE,INACTIVE,INVITED,SUSPENDED}'::text[])),
     is_active           boolean NOT NULL DEFAULT true,
     preferences         jsonb NOT NULL DEFAULT '{}',
     credits             integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
     subscription_plan   varchar(30) NOT NULL DEFAULT 'free'
-                        CHECK (subscription_plan IN ('free', 'basic', 'pro', 'enterprise')),
+                        CHECK (subscription_plan::text = ANY ('{free,basic,pro,enterprise}'::text[])),
     subscription_status varchar(30) NOT NULL DEFAULT 'active'
-                        CHECK (subscription_status IN ('active', 'trialing', 'past_due', 'canceled', 'incomplete', 'unpaid')),
+                        CHECK (subscription_status::text = ANY ('{active,trialing,past_due,canceled,incomplete,unpaid}'::text[])),
     metadata            jsonb NOT NULL DEFAULT '{}',
     last_login_at       timestamptz,
     last_activity_at    timestamptz,
