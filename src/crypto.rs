@@ -5,7 +5,8 @@
 //! characters of [A-Za-z0-9_-].
 //!
 //! Envelope (one text value): `vc1:<key id>:<base64url(nonce || ciphertext || tag)>`, with
-//! a fresh 96-bit nonce from the operating system per encryption. The associated data
+//! a fresh 96-bit nonce per encryption from PostgreSQL's strong random source, drawn
+//! through the backend's pool of random bytes (ids::pooled_random: never handed out twice). The associated data
 //! authenticated with it is `vc1:<key id>:<associated_data>`, so a ciphertext moved to
 //! another row (another associated_data) or relabelled with another key id fails.
 //!
@@ -27,8 +28,8 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
 struct Keyring {
-    /// The setting's text, to notice when it changes.
-    source: String,
+    /// The setting's bytes, to notice when it changes.
+    source: Vec<u8>,
     /// (key id, cipher), the encrypting key first.
     keys: Vec<(String, Aes256Gcm)>,
 }
@@ -72,33 +73,47 @@ fn parse_keyring(source: &str) -> Vec<(String, Aes256Gcm)> {
     keys
 }
 
-/// Run `f` with the current keyring, parsed once per distinct setting value.
+/// Run `f` with the current keyring, parsed once per distinct setting value (each call
+/// only compares the setting's bytes with the parsed ones).
 fn with_keyring<T>(f: impl FnOnce(&[(String, Aes256Gcm)]) -> T) -> T {
-    let source = settings::ENCRYPTION_KEYS
-        .get()
-        .filter(|_| settings::is_configured(&settings::ENCRYPTION_KEYS))
-        .map(|c| c.to_string_lossy().into_owned())
-        .unwrap_or_else(|| keyring_error("no encryption key is configured (vibecraft.encryption_keys is empty)"));
     KEYRING.with(|k| {
         let mut k = k.borrow_mut();
-        if k.as_ref().map(|ring| ring.source != source).unwrap_or(true) {
-            let keys = parse_keyring(&source);
-            if keys.is_empty() {
-                keyring_error("vibecraft.encryption_keys lists no key");
+        settings::with_configured(&settings::ENCRYPTION_KEYS, |source| {
+            let Some(source) = source else {
+                keyring_error("no encryption key is configured (vibecraft.encryption_keys is empty)")
+            };
+            if k.as_ref().is_none_or(|ring| ring.source != source) {
+                let keys = parse_keyring(&String::from_utf8_lossy(source));
+                if keys.is_empty() {
+                    keyring_error("vibecraft.encryption_keys lists no key");
+                }
+                *k = Some(Keyring { source: source.to_vec(), keys });
             }
-            *k = Some(Keyring { source, keys });
-        }
+        });
         f(&k.as_ref().expect("set above").keys)
     })
 }
 
+/// `vc1:<key id>:`, the start of an envelope and of its associated data.
+fn prefix(key_id: &str, capacity: usize) -> String {
+    let mut out = String::with_capacity(FORMAT.len() + key_id.len() + 2 + capacity);
+    out.push_str(FORMAT);
+    out.push(':');
+    out.push_str(key_id);
+    out.push(':');
+    out
+}
+
 fn aad(key_id: &str, associated_data: Option<&str>) -> Vec<u8> {
-    format!("{FORMAT}:{key_id}:{}", associated_data.unwrap_or("")).into_bytes()
+    let associated_data = associated_data.unwrap_or("");
+    let mut out = prefix(key_id, associated_data.len());
+    out.push_str(associated_data);
+    out.into_bytes()
 }
 
 pub fn encrypt(plaintext: &str, associated_data: Option<&str>) -> String {
     let mut nonce = [0u8; NONCE_LEN];
-    crate::ids::strong_random(&mut nonce);
+    crate::ids::pooled_random(&mut nonce);
     with_keyring(|keys| {
         let (key_id, cipher) = &keys[0];
         let sealed = cipher
@@ -107,7 +122,9 @@ pub fn encrypt(plaintext: &str, associated_data: Option<&str>) -> String {
         let mut blob = Vec::with_capacity(NONCE_LEN + sealed.len());
         blob.extend_from_slice(&nonce);
         blob.extend_from_slice(&sealed);
-        format!("{FORMAT}:{key_id}:{}", URL_SAFE_NO_PAD.encode(blob))
+        let mut envelope = prefix(key_id, blob.len().div_ceil(3) * 4);
+        URL_SAFE_NO_PAD.encode_string(blob, &mut envelope);
+        envelope
     })
 }
 

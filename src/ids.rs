@@ -49,7 +49,9 @@ thread_local! {
     static RANDOM: std::cell::RefCell<(Vec<u8>, usize)> = const { std::cell::RefCell::new((Vec::new(), 0)) };
 }
 
-fn fill_random(out: &mut [u8]) {
+/// Strong random bytes from this backend's pool (see RANDOM): for values drawn often,
+/// such as ids and nonces; key secrets come from strong_random directly.
+pub fn pooled_random(out: &mut [u8]) {
     RANDOM.with(|r| {
         let (pool, used) = &mut *r.borrow_mut();
         if pool.is_empty() {
@@ -73,7 +75,7 @@ pub fn uuid_v7_bytes() -> [u8; 16] {
     let now_ms = (unix_micros(now()) / 1000).max(0) as u64;
     // The counter's two bytes, then the random bits.
     let mut counter_and_random = [0u8; 10];
-    fill_random(&mut counter_and_random);
+    pooled_random(&mut counter_and_random);
     let (millis, counter) = LAST.with(|last| {
         let (last_ms, last_counter) = last.get();
         let next = if now_ms > last_ms {

@@ -145,9 +145,20 @@ unsafe extern "C-unwind" fn show_encryption_keys() -> *const std::ffi::c_char {
 
 /// A secret setting counts as configured when it holds anything but whitespace.
 pub fn is_configured(setting: &GucSetting<Option<CString>>) -> bool {
-    setting
-        .get()
-        .is_some_and(|value| !value.to_bytes().iter().all(u8::is_ascii_whitespace))
+    with_configured(setting, |value| value.is_some())
+}
+
+/// Run `f` with a text setting's bytes as PostgreSQL holds them, or None when it is
+/// unset or only whitespace. Nothing is copied: GucSetting::get() allocates a CString per
+/// read, which the per-call paths (the keyring on every encrypt and decrypt) avoid.
+pub fn with_configured<T>(setting: &GucSetting<Option<CString>>, f: impl FnOnce(Option<&[u8]>) -> T) -> T {
+    // SAFETY: the pointer is PostgreSQL's current value of the setting (or NULL); it stays
+    // valid until the setting is next assigned, which nothing inside `f` does.
+    let value = unsafe {
+        let raw = *setting.as_ptr();
+        (!raw.is_null()).then(|| std::ffi::CStr::from_ptr(raw).to_bytes())
+    };
+    f(value.filter(|v| !v.iter().all(u8::is_ascii_whitespace)))
 }
 
 pub fn loaded_at_preload() -> bool {
