@@ -4,6 +4,9 @@
 #                                   with VIBECRAFT_CRON_DATABASE=DB a new cluster also
 #                                   preloads pg_cron (where the server has it), which
 #                                   then runs jobs in DB
+#   cluster.sh standby PRIMARY_PORT PORT DATADIR
+#                                   a streaming hot standby of the cluster on PRIMARY_PORT
+#                                   (pg_basebackup, then start on PORT): a read replica
 #   cluster.sh stop  [DATADIR]      fast shutdown of that cluster only (by its data dir)
 #   cluster.sh wipe  [DATADIR]      stop and delete it
 # DATADIR defaults to $VIBECRAFT_DATA, else `make run`'s (.pgdata, .pgdata-pg17, ...).
@@ -101,6 +104,33 @@ CONF
     as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
         { tail -n 20 "$data/server.log" >&2; die "PostgreSQL did not start (log: $data/server.log)"; }
     ;;
+standby)
+    primary_port="$2"
+    port="$3"
+    data="$4"
+    resolve_datadir "$data"
+    data="$(real_path "$data")"
+    if [ ! -f "$data/PG_VERSION" ]; then
+        say "copying the cluster on port $primary_port into a hot standby in $data (port $port)"
+        mkdir -p "$data"
+        [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data"
+        chmod 700 "$data"
+        # -R: standby.signal and primary_conninfo; -X stream: the WAL written meanwhile.
+        # (The primary's pg_hba.conf, made by `start`, trusts replication on loopback.)
+        as_pg "$PGBIN/pg_basebackup" -h localhost -p "$primary_port" -U postgres -D "$data" -R -X stream -c fast
+        # The copy carries the primary's settings (its secrets too, as a replica must, to
+        # verify the same tokens and decrypt the same keys); only the port differs.
+        echo "port = $port" | as_pg tee -a "$data/postgresql.auto.conf" >/dev/null
+    fi
+    if running "$data"; then
+        exit 0
+    fi
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        die "port $port is in use by another program"
+    fi
+    as_pg env -u RUST_BACKTRACE -u RUST_LIB_BACKTRACE "$PGBIN/pg_ctl" -D "$data" -l "$data/server.log" -w -t 60 start >/dev/null ||
+        { tail -n 20 "$data/server.log" >&2; die "the standby did not start (log: $data/server.log)"; }
+    ;;
 stop)
     data="$(real_path "${2:-$DEFAULT_DATA}")"
     use_binaries_of "$data"
@@ -128,6 +158,6 @@ wipe)
     if [ -L "$link" ]; then rm -f "$link"; fi
     ;;
 *)
-    die "usage: cluster.sh start PORT DATADIR | stop [DATADIR] | crash DATADIR | wipe [DATADIR]"
+    die "usage: cluster.sh start PORT DATADIR | standby PRIMARY_PORT PORT DATADIR | stop [DATADIR] | crash DATADIR | wipe [DATADIR]"
     ;;
 esac

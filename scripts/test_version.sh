@@ -11,6 +11,7 @@
 #   6. upgrades from every release (scripts/test_upgrade.sh)
 #   7. make bench in smoke mode
 #   8. a Supabase-shaped database driven as PostgREST and GoTrue drive it (tests/tests/supabase.rs)
+#   9. a read replica: a streaming hot standby of the scratch cluster (tests/tests/replica.rs)
 # Each tier appends `TIER (SECONDS s) PASSED FAILED` to $VIBECRAFT_TEST_SUMMARY; exit non-zero on any failure.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
@@ -149,9 +150,9 @@ fi
 # --- 4. integration tests ------------------------------------------------------------
 export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
 export VIBECRAFT_PGBIN="$PGBIN"
-# The Supabase-shaped tests (tier 8) are left to their own tier.
+# The Supabase-shaped tests (tier 8) and the replica tests (tier 9) are left to their own tiers.
 run_tier "pg$PG tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
-    cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output --skip supabase_ "${cron_skip[@]}"
+    cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output --skip supabase_ --skip replica_ "${cron_skip[@]}"
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 [ "${#cron_skip[@]}" -eq 0 ] || echo "   (pg_cron_runs_the_scheduled_maintenance skipped: this server has no pg_cron; it runs on 15)"
 
@@ -194,6 +195,20 @@ fi
 run_tier "pg$PG tier 8: a Supabase-shaped database (tests/tests/supabase.rs)" "$LOGS/supabase.log" -- \
     cargo test -p vibecraft-integration-tests --no-fail-fast --test supabase -- --show-output
 count_cargo "$LOGS/supabase.log" "$TIER_RC" "supabase"
+
+# --- 9. a read replica -------------------------------------------------------------------
+# A hot standby copied from the scratch cluster with pg_basebackup, streaming from it; the
+# tests write on the primary and read (or try to write) on the standby.
+REPLICA_PORT="${VIBECRAFT_REPLICA_PORT:-28817}"
+REPLICA_DATA="$EXT_TARGET_DIR/replica-cluster"
+"$PROJECT_DIR/scripts/cluster.sh" wipe "$REPLICA_DATA" >/dev/null 2>&1 || true
+run_tier "pg$PG tier 9: a read replica (tests/tests/replica.rs)" "$LOGS/replica.log" -- \
+    bash -c '"$1/scripts/cluster.sh" standby "$2" "$3" "$4" &&
+             VIBECRAFT_REPLICA_DSN="host=localhost port=$3 user=postgres" \
+             cargo test -p vibecraft-integration-tests --no-fail-fast --test replica -- --show-output' \
+    _ "$PROJECT_DIR" "$VIBECRAFT_TEST_PORT" "$REPLICA_PORT" "$REPLICA_DATA"
+count_cargo "$LOGS/replica.log" "$TIER_RC" "replica"
+"$PROJECT_DIR/scripts/cluster.sh" wipe "$REPLICA_DATA" >/dev/null 2>&1 || true
 
 echo "pg$PG: $PASSED passed, $FAILED failed (logs: $LOGS)"
 [ "$FAILED" -eq 0 ]

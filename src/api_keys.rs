@@ -568,7 +568,10 @@ pub fn validate(api_key: &str, required_scope: Option<&str>) -> Validation {
     } else {
         None
     };
-    if reason.is_none() {
+    // A replica cannot write the count, and sends nothing to the primary: its uses go
+    // uncounted (docs/scale-out.md).
+    // SAFETY: a read of the server's recovery state.
+    if reason.is_none() && !unsafe { pg_sys::RecoveryInProgress() } {
         record_use(*key_id.as_bytes());
     }
     Validation { valid: reason.is_none(), key_id: Some(key_id), user_id, organization_id, scopes: Some(scopes), reason }

@@ -18,7 +18,7 @@
 //! rather than as SECURITY DEFINER, whose per-call setting of search_path was a measurable
 //! part of the cost of a deduction.
 
-use crate::errors::{invalid_parameter as invalid, raise};
+use crate::errors::{invalid_parameter as invalid, raise, refuse_on_a_replica};
 use crate::identity;
 use crate::owner_rights::types::{INT4, TEXT, UUID};
 use crate::owner_rights::{Access, OwnerStatement};
@@ -97,11 +97,21 @@ static USER_EXISTS: OwnerStatement = OwnerStatement {
     access: Access::Write,
 };
 
+/// The balance as a fresh snapshot sees it, inside a change (create_order's refusal).
 static BALANCE: OwnerStatement = OwnerStatement {
     rights_of: USERS,
     sql: "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
     access: Access::Write,
+};
+
+/// The balance as the calling statement sees it (get_user_credits): no transaction id,
+/// so a read replica answers it too.
+static BALANCE_READ: OwnerStatement = OwnerStatement {
+    rights_of: USERS,
+    sql: "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
+    arg_types: &[UUID],
+    access: Access::Read,
 };
 
 fn check_amount(function: &str, amount: Option<i32>) -> i32 {
@@ -165,6 +175,7 @@ fn deduct_credits(
     reason: default!(Option<&str>, "NULL"),
     idempotency_key: default!(Option<&str>, "NULL"),
 ) -> bool {
+    refuse_on_a_replica("deduct_credits");
     let user = check_user("deduct_credits", user_uuid);
     let amount = check_amount("deduct_credits", amount);
     let key = check_key("deduct_credits", idempotency_key);
@@ -190,6 +201,7 @@ fn add_credits(
     reason: default!(Option<&str>, "NULL"),
     idempotency_key: default!(Option<&str>, "NULL"),
 ) -> i32 {
+    refuse_on_a_replica("add_credits");
     let user = check_user("add_credits", user_uuid);
     let amount = check_amount("add_credits", amount);
     let key = check_key("add_credits", idempotency_key);
@@ -232,7 +244,7 @@ pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&
 fn get_user_credits(user_uuid: Option<pgrx::Uuid>) -> Option<i32> {
     let user = check_user("get_user_credits", user_uuid);
     identity::require_may_act_for("get_user_credits", user, true);
-    balance(user)
+    BALANCE_READ.run(&[user.into()], |t| t.first().get_one::<i32>().ok().flatten())
 }
 
 /// The user's balance, None for an unknown user. Callers have checked who may see it.

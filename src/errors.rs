@@ -14,6 +14,19 @@ pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, hint: Option<&str
     unreachable!("an ERROR report does not return")
 }
 
+/// On a hot standby (a read replica) nothing can be written: a function that must write
+/// says so, and where to go, before PostgreSQL's own "read-only transaction" error would.
+pub fn refuse_on_a_replica(function: &str) {
+    // SAFETY: a read of the server's recovery state (a backend-local flag once it ended).
+    if unsafe { pgrx::pg_sys::RecoveryInProgress() } {
+        raise(
+            PgSqlErrorCode::ERRCODE_READ_ONLY_SQL_TRANSACTION,
+            format!("vibecraft.{function} changes data, and this server is a read replica (a hot standby): call it on the primary"),
+            Some("A replica serves sign-in, reads, API key validation and statistics; writes go to the primary."),
+        );
+    }
+}
+
 /// Raise 22023 invalid_parameter_value: the most common complaint about an argument.
 pub fn invalid_parameter(message: impl Into<String>) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, None)

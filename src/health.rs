@@ -18,12 +18,19 @@ fn version() -> String {
 /// whether the secrets are configured (never their values).
 #[pg_extern(stable, parallel_safe)]
 fn health_check() -> JsonB {
-    let (installed, available, server_version) = Spi::get_three::<String, String, String>(
-        "SELECT (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'vibecraft'),
+    // Read-only SPI (Spi::get_three would take a transaction id, refused on a replica).
+    let (installed, available, server_version) = Spi::connect(|c| {
+        c.select(
+            "SELECT (SELECT e.extversion FROM pg_catalog.pg_extension e WHERE e.extname = 'vibecraft'),
                 (SELECT a.default_version FROM pg_catalog.pg_available_extensions a
                   WHERE a.name = 'vibecraft'),
                 pg_catalog.current_setting('server_version')",
-    )
+            Some(1),
+            &[],
+        )?
+        .first()
+        .get_three::<String, String, String>()
+    })
     .unwrap_or_else(|e| internal(format!("vibecraft.health_check: catalog lookup failed: {e}")));
 
     let library = env!("CARGO_PKG_VERSION");
@@ -40,6 +47,8 @@ fn health_check() -> JsonB {
         "keyring_configured": settings::is_configured(&settings::ENCRYPTION_KEYS),
         "trust_request_claims": settings::TRUST_REQUEST_CLAIMS.get(),
         "in_shared_preload_libraries": settings::loaded_at_preload(),
+        // SAFETY: a read of the server's recovery state.
+        "in_recovery": unsafe { pg_sys::RecoveryInProgress() },
     }))
 }
 

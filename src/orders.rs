@@ -9,7 +9,7 @@
 //! owner's rights (owner_rights.rs), whatever the caller's own grants and RLS allow.
 
 use crate::credits;
-use crate::errors::{internal, invalid_parameter as invalid, raise};
+use crate::errors::{internal, invalid_parameter as invalid, raise, refuse_on_a_replica};
 use crate::identity;
 use crate::owner_rights::types::{INT4, JSONB, NUMERIC, TEXT, UUID};
 use crate::owner_rights::{Access, OwnerStatement};
@@ -48,6 +48,7 @@ fn create_order(
     metadata: default!(Option<JsonB>, "'{}'"),
 ) -> pgrx::Uuid {
     const F: &str = "create_order";
+    refuse_on_a_replica(F);
     let Some(user) = user_uuid else { invalid(format!("vibecraft.{F}: user_uuid must not be NULL")) };
     let Some(order_type) = order_type else { invalid(format!("vibecraft.{F}: order_type must not be NULL")) };
     let credits = match credits {
@@ -78,6 +79,7 @@ fn create_order(
 #[pg_extern(volatile, parallel_unsafe)]
 fn refund_order_credits(order_id: Option<pgrx::Uuid>) -> i32 {
     const F: &str = "refund_order_credits";
+    refuse_on_a_replica(F);
     let Some(order) = order_id else { invalid(format!("vibecraft.{F}: order_id must not be NULL")) };
     let row = ORDER_USER_AND_STATUS.run(&[order.into()], |t| t.first().get_two::<pgrx::Uuid, String>());
     // Another user's order answers as a missing one: ids are not confirmed.

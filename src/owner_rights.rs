@@ -50,7 +50,8 @@ pub enum Access {
     /// snapshot, and no transaction id is taken (an API key validation writes nothing).
     Read,
     /// May write: a transaction id, and a fresh snapshot for each statement, which READ
-    /// COMMITTED re-checks and "see what the call we waited for committed" rely on.
+    /// COMMITTED re-checks and "see what the call we waited for committed" rely on. A hot
+    /// standby refuses to assign transaction ids: what a replica must serve uses Read.
     Write,
 }
 

@@ -458,7 +458,8 @@ static KEY_LIMIT: OwnerStatement = OwnerStatement {
     rights_of: (c"vibecraft", c"api_keys"),
     sql: "SELECT k.user_id, k.rate_limit_per_minute FROM vibecraft.api_keys k WHERE k.id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
-    access: Access::Write,
+    // Read: no transaction id, so a read replica serves it too.
+    access: Access::Read,
 };
 
 /// A provider's limits, as the owner of ai_providers, whatever the caller may read.
@@ -467,7 +468,7 @@ static PROVIDER_LIMITS: OwnerStatement = OwnerStatement {
     sql: "SELECT true, p.max_requests_per_minute, p.max_requests_per_day FROM vibecraft.ai_providers p
            WHERE p.name OPERATOR(pg_catalog.=) $1",
     arg_types: &[TEXT],
-    access: Access::Write,
+    access: Access::Read,
 };
 
 /// `vibecraft.check_api_key_rate_limit(key_id)`: the key's own `rate_limit_per_minute`;

@@ -104,12 +104,18 @@ fn sign_url(bucket: Option<&str>, path: Option<&str>, expires_in: default!(Optio
         invalid(format!("vibecraft.{F}: expires_in must be between 1 second and 7 days"));
     }
     // As the caller: RLS decides whether the asset is readable.
-    let readable = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM vibecraft.storage_buckets b WHERE b.name = $1 AND b.public)
+    // Read-only SPI: a read replica signs URLs too.
+    let readable = Spi::connect(|c| {
+        c.select(
+            "SELECT EXISTS (SELECT 1 FROM vibecraft.storage_buckets b WHERE b.name = $1 AND b.public)
              OR EXISTS (SELECT 1 FROM vibecraft.project_assets a JOIN vibecraft.storage_buckets b ON b.id = a.bucket_id
                          WHERE b.name = $1 AND a.file_path = $2)",
-        &[bucket.into(), path.into()],
-    )
+            Some(1),
+            &[bucket.into(), path.into()],
+        )?
+        .first()
+        .get_one::<bool>()
+    })
     .ok()
     .flatten()
     .unwrap_or(false);

@@ -201,7 +201,12 @@ fn sign_out() -> bool {
 
 /// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity/rules.sql).
 fn caller_is_admin() -> bool {
-    Spi::get_one::<bool>("SELECT vibecraft.is_admin()").ok().flatten().unwrap_or(false)
+    // A read-only SPI call: Spi::get_one would take a transaction id, which a read
+    // replica cannot give (it refuses with XX000).
+    Spi::connect(|c| c.select("SELECT vibecraft.is_admin()", Some(1), &[])?.first().get_one::<bool>())
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 /// A user may act for itself; the service role and admins for anyone.
