@@ -49,5 +49,8 @@ ratios() { # ratios FILE: name<TAB>clients<TAB>4 ratios<TAB>targets
     done < <(ratios "bench/results-pg$first.md")
     echo
     for v in $versions; do echo "PostgreSQL $v: $(grep -m1 '^Targets' "bench/results-pg$v.md")"; done
+    echo
+    echo "Why the rows that miss a target miss it, with the profiles that show the remaining cost:"
+    echo "[docs/development.md, section 5](../docs/development.md#5-the-benchmark)."
 } >bench/results.md
 say "wrote bench/results.md"
