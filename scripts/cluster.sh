@@ -3,7 +3,8 @@
 #   cluster.sh start PORT DATADIR   initdb when new, then start (no-op when running);
 #                                   with VIBECRAFT_CRON_DATABASE=DB a new cluster also
 #                                   preloads pg_cron (where the server has it), which
-#                                   then runs jobs in DB
+#                                   then runs jobs in DB; VIBECRAFT_PRELOAD_FIRST=LIB
+#                                   preloads LIB before vibecraft (citus)
 #   cluster.sh standby PRIMARY_PORT PORT DATADIR
 #                                   a streaming hot standby of the cluster on PRIMARY_PORT
 #                                   (pg_basebackup, then start on PORT): a read replica
@@ -70,7 +71,9 @@ start)
         # Development secrets, random per cluster, readable only by the cluster's owner.
         jwt="${VIBECRAFT_JWT_SECRET:-$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
         keyring="${VIBECRAFT_ENCRYPTION_KEYS:-v1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')}"
-        preload="vibecraft, pg_stat_statements" cron=""
+        # VIBECRAFT_PRELOAD_FIRST: a library that must load before vibecraft (citus, for
+        # `make scale`).
+        preload="${VIBECRAFT_PRELOAD_FIRST:+$VIBECRAFT_PRELOAD_FIRST, }vibecraft, pg_stat_statements" cron=""
         if [ -n "${VIBECRAFT_CRON_DATABASE:-}" ] && [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
             preload="$preload, pg_cron"
             cron="cron.database_name = '$VIBECRAFT_CRON_DATABASE'"
@@ -115,12 +118,18 @@ standby)
         mkdir -p "$data"
         [ "$IS_ROOT" -eq 1 ] && chown postgres: "$data"
         chmod 700 "$data"
-        # -R: standby.signal and primary_conninfo; -X stream: the WAL written meanwhile.
-        # (The primary's pg_hba.conf, made by `start`, trusts replication on loopback.)
-        as_pg "$PGBIN/pg_basebackup" -h localhost -p "$primary_port" -U postgres -D "$data" -R -X stream -c fast
-        # The copy carries the primary's settings (its secrets too, as a replica must, to
-        # verify the same tokens and decrypt the same keys); only the port differs.
-        echo "port = $port" | as_pg tee -a "$data/postgresql.auto.conf" >/dev/null
+        # -X stream: the WAL written meanwhile. (The primary's pg_hba.conf, made by `start`,
+        # trusts replication on loopback.)
+        as_pg "$PGBIN/pg_basebackup" -h localhost -p "$primary_port" -U postgres -D "$data" -X stream -c fast
+        # standby.signal and primary_conninfo written here rather than by -R: -R spells out
+        # every libpq option its own libpq knows (PostgreSQL 17's adds sslnegotiation), and
+        # the server's WAL receiver may load an older libpq (the system's), which refuses
+        # the unknown option and never connects. The copy carries the primary's settings
+        # (its secrets too, as a replica must, to verify the same tokens and decrypt the
+        # same keys); only the port differs.
+        as_pg touch "$data/standby.signal"
+        printf "primary_conninfo = 'host=localhost port=%s user=postgres application_name=vibecraft_standby'\nport = %s\n" \
+            "$primary_port" "$port" | as_pg tee -a "$data/postgresql.auto.conf" >/dev/null
     fi
     if running "$data"; then
         exit 0

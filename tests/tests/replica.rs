@@ -41,7 +41,12 @@ fn wait_for_replay(db: &TestDb) {
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-    panic!("the replica did not replay {lsn} within 30 s");
+    // Say why: a standby that never connected has no WAL receiver (its server.log says why).
+    let receiver: Option<String> = replica
+        .query_opt("SELECT status FROM pg_catalog.pg_stat_wal_receiver", &[])
+        .unwrap()
+        .map(|row| row.get(0));
+    panic!("the replica did not replay {lsn} within 30 s (WAL receiver: {})", receiver.as_deref().unwrap_or("none, see the standby's server.log"));
 }
 
 fn signed_in<'a>(client: &'a mut Client, user: &str) -> postgres::Transaction<'a> {
