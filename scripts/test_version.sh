@@ -12,6 +12,8 @@
 #   7. make bench in smoke mode
 #   8. a Supabase-shaped database driven as PostgREST and GoTrue drive it (tests/tests/supabase.rs)
 #   9. a read replica: a streaming hot standby of the scratch cluster (tests/tests/replica.rs)
+#  10. Citus (PostgreSQL 16-18): a coordinator and two workers made by scripts/scale.sh
+#      (tests/tests/citus.rs); needs Citus installed or CITUS_SOURCE, else skipped and said so
 # Each tier appends `TIER (SECONDS s) PASSED FAILED` to $VIBECRAFT_TEST_SUMMARY; exit non-zero on any failure.
 . "$(dirname "$0")/common.sh"
 cd "$PROJECT_DIR"
@@ -150,9 +152,10 @@ fi
 # --- 4. integration tests ------------------------------------------------------------
 export VIBECRAFT_TEST_DSN="host=localhost port=$VIBECRAFT_TEST_PORT user=postgres"
 export VIBECRAFT_PGBIN="$PGBIN"
-# The Supabase-shaped tests (tier 8) and the replica tests (tier 9) are left to their own tiers.
+# The Supabase-shaped tests (tier 8), the replica tests (tier 9) and the Citus tests (tier 10)
+# are left to their own tiers.
 run_tier "pg$PG tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
-    cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output --skip supabase_ --skip replica_ "${cron_skip[@]}"
+    cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output --skip supabase_ --skip replica_ --skip citus_ "${cron_skip[@]}"
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
 [ "${#cron_skip[@]}" -eq 0 ] || echo "   (pg_cron_runs_the_scheduled_maintenance skipped: this server has no pg_cron; it runs on 15)"
 
@@ -209,6 +212,33 @@ run_tier "pg$PG tier 9: a read replica (tests/tests/replica.rs)" "$LOGS/replica.
     _ "$PROJECT_DIR" "$VIBECRAFT_TEST_PORT" "$REPLICA_PORT" "$REPLICA_DATA"
 count_cargo "$LOGS/replica.log" "$TIER_RC" "replica"
 "$PROJECT_DIR/scripts/cluster.sh" wipe "$REPLICA_DATA" >/dev/null 2>&1 || true
+
+# --- 10. Citus ------------------------------------------------------------------------
+# The cluster `make scale` makes, on ports and in a directory of its own, with this run's
+# secrets; stopped and deleted afterwards.
+if [ "$PG" = 15 ]; then
+    echo "   (tier 10, Citus: Citus 14 runs on PostgreSQL 16-18; it runs on 17)"
+elif [ ! -f "$("$PG_CONFIG" --pkglibdir)/citus.so" ] && [ -z "${CITUS_SOURCE:-}" ]; then
+    echo "   (tier 10, Citus, SKIPPED: PostgreSQL $PG has no Citus and CITUS_SOURCE names no source tarball)"
+else
+    CITUS_DATA="$EXT_TARGET_DIR/citus-cluster"
+    read -r -a CITUS_PORTS <<<"${VIBECRAFT_CITUS_TEST_PORTS:-28833 28834 28835}"
+    for node in coordinator worker1 worker2; do
+        "$PROJECT_DIR/scripts/cluster.sh" wipe "$CITUS_DATA/$node" >/dev/null 2>&1 || true
+    done
+    mkdir -p "$CITUS_DATA"
+    (umask 077 && printf 'VIBECRAFT_JWT_SECRET=%s\nVIBECRAFT_ENCRYPTION_KEYS=%s\n' \
+        "$VIBECRAFT_JWT_SECRET" "$VIBECRAFT_ENCRYPTION_KEYS" >"$CITUS_DATA/dev-secrets")
+    run_tier "pg$PG tier 10: Citus, a coordinator and two workers (tests/tests/citus.rs)" "$LOGS/citus.log" -- \
+        bash -c 'VIBECRAFT_SCALE_DATA="$2" VIBECRAFT_SCALE_PORTS="$3" "$1/scripts/scale.sh" start &&
+                 VIBECRAFT_CITUS_DSN="host=localhost port=${3%% *} user=postgres dbname=vibecraft" \
+                 cargo test -p vibecraft-integration-tests --no-fail-fast --test citus -- --show-output' \
+        _ "$PROJECT_DIR" "$CITUS_DATA" "${CITUS_PORTS[*]}"
+    count_cargo "$LOGS/citus.log" "$TIER_RC" "citus"
+    for node in coordinator worker1 worker2; do
+        "$PROJECT_DIR/scripts/cluster.sh" wipe "$CITUS_DATA/$node" >/dev/null 2>&1 || true
+    done
+fi
 
 echo "pg$PG: $PASSED passed, $FAILED failed (logs: $LOGS)"
 [ "$FAILED" -eq 0 ]

@@ -26,6 +26,10 @@ pub static MAX_ROW_BYTES: GucSetting<i32> = GucSetting::<i32>::new(1_048_576);
 /// The same for a row written while nobody is signed in (feedback, error reports).
 pub static MAX_ANONYMOUS_ROW_BYTES: GucSetting<i32> = GucSetting::<i32>::new(65_536);
 
+/// The sign-in a Citus coordinator hands to its workers for one transaction (identity/nodes.rs):
+/// anyone may set it, only a value signed with the JWT secret's derived key is honoured.
+pub static NODE_IDENTITY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// True when the library was loaded through shared_preload_libraries, which is what
 /// makes the secret settings known before any session could plant a placeholder.
 static mut LOADED_AT_PRELOAD: bool = false;
@@ -47,6 +51,23 @@ pub fn register() {
         &ENCRYPTION_KEYS,
         Some(show_encryption_keys),
     );
+    // Not a secret (it is verified, not trusted), but a bearer value while it lasts:
+    // masked like the secrets, so SHOW and pg_settings do not print it.
+    // SAFETY: as in define_secret.
+    unsafe {
+        pg_sys::DefineCustomStringVariable(
+            c"vibecraft.node_identity".as_ptr(),
+            c"The signed-in identity a Citus coordinator hands to its workers for one transaction.".as_ptr(),
+            c"Set by vibecraft.authenticate() with SET LOCAL; a value not signed with this cluster's JWT secret is refused.".as_ptr(),
+            NODE_IDENTITY.as_ptr(),
+            std::ptr::null(),
+            pg_sys::GucContext::PGC_USERSET,
+            GucFlags::NO_SHOW_ALL.bits(),
+            None,
+            None,
+            Some(show_node_identity),
+        );
+    }
     GucRegistry::define_bool_guc(
         c"vibecraft.trust_request_claims",
         c"Let current_user_id() fall back to PostgREST/Supabase request.jwt.claims.",
@@ -137,6 +158,10 @@ fn masked(setting: &GucSetting<Option<CString>>) -> *const std::ffi::c_char {
 
 unsafe extern "C-unwind" fn show_jwt_secret() -> *const std::ffi::c_char {
     masked(&JWT_SECRET)
+}
+
+unsafe extern "C-unwind" fn show_node_identity() -> *const std::ffi::c_char {
+    masked(&NODE_IDENTITY)
 }
 
 unsafe extern "C-unwind" fn show_encryption_keys() -> *const std::ffi::c_char {

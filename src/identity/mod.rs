@@ -14,6 +14,7 @@
 //! the extension owner still answer for the caller.
 
 pub mod jwt;
+pub mod nodes;
 
 use crate::errors::{invalid_parameter, raise};
 use crate::settings;
@@ -58,10 +59,16 @@ pub fn establish(
             previous,
         });
     });
+    // On a Citus coordinator, the workers of this transaction get it too.
+    if nodes::propagating() {
+        nodes::propagate(CURRENT.with(|c| c.borrow().clone()).as_ref());
+    }
 }
 
+/// The identity of this transaction: established here, or (on a Citus worker) the one
+/// the coordinator propagated.
 pub fn current() -> Option<Identity> {
-    CURRENT.with(|c| c.borrow().clone())
+    CURRENT.with(|c| c.borrow().clone()).or_else(nodes::propagated)
 }
 
 unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
@@ -196,7 +203,11 @@ fn is_service() -> bool {
 /// `vibecraft.sign_out()`: forget the identity established in this transaction.
 #[pg_extern(volatile, parallel_restricted)]
 fn sign_out() -> bool {
-    CURRENT.with(|c| c.borrow_mut().take().is_some())
+    let was_signed_in = CURRENT.with(|c| c.borrow_mut().take().is_some());
+    if nodes::propagating() {
+        nodes::propagate(None);
+    }
+    was_signed_in
 }
 
 /// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity/rules.sql).

@@ -136,3 +136,22 @@ pub fn unsigned_token(sub: &str) -> String {
     let payload = b64.encode(serde_json::json!({ "sub": sub, "role": "authenticated", "exp": now() + 3600 }).to_string());
     format!("{header}.{payload}.")
 }
+
+/// A `vibecraft.node_identity` value as a Citus coordinator's vibecraft signs it (with a
+/// key derived from `secret`), for `sub`, bound to the coordinator backend `gpid`, valid
+/// until `exp`: to show that workers verify it rather than trust it.
+pub fn node_identity_signed_with(secret: &str, sub: &str, gpid: i64, exp: i64) -> String {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let mac = |key: &[u8], text: &[u8]| {
+        let mut m = Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+        m.update(text);
+        m.finalize().into_bytes()
+    };
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let key = mac(secret.as_bytes(), b"vibecraft node identity v1");
+    let payload = serde_json::json!({ "sub": sub, "role": "authenticated", "claims": { "sub": sub }, "gpid": gpid, "exp": exp });
+    let body = format!("v1.{}", b64.encode(payload.to_string()));
+    let tag = b64.encode(mac(&key, body.as_bytes()));
+    format!("{body}.{tag}")
+}

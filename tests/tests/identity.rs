@@ -4,7 +4,7 @@
 use postgres::Client;
 use serde_json::json;
 use vibecraft_integration_tests::{
-    in_seconds, jwt_secret, sqlstate, token, token_signed_with, unsigned_token, TestDb,
+    in_seconds, jwt_secret, node_identity_signed_with, sqlstate, token, token_signed_with, unsigned_token, TestDb,
 };
 
 // Demo users (vibecraft.seed_demo_data): Mia, MEMBER of the demo organization, and Erin,
@@ -372,4 +372,53 @@ fn sign_up_cannot_grant_itself_anything() {
     // Nor can it verify its own address afterwards.
     let verify = "UPDATE vibecraft.users SET email_verified = now() WHERE id = vibecraft.current_user_id()";
     assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(verify, &[])), "42501", "a user cannot verify its own address");
+}
+
+/// The identity a Citus coordinator hands its workers (`vibecraft.node_identity`, set with
+/// SET LOCAL by authenticate(); identity/nodes.rs) is verified where it is read: anyone may
+/// set the setting, and only a value signed with this cluster's secret, for the session
+/// Citus names, not expired, makes anyone signed in. On a single server authenticate()
+/// never sets it. The Citus tier (tests/tests/citus.rs) shows it on real workers.
+#[test]
+fn a_node_identity_set_by_hand_is_verified_not_trusted() {
+    let db = TestDb::new("id_node_identity");
+    let mut app = db.login_as("app", &["vibecraft_authenticated"]);
+    let who = |tx: &mut postgres::Transaction<'_>| -> Result<Option<String>, postgres::Error> {
+        tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).map(|r| r.get(0))
+    };
+    let gpid = 10_000_004_242_i64;
+    let good = node_identity_signed_with(&jwt_secret(), ERIN, gpid, in_seconds(60));
+    let refused = [
+        ("not signed", "v1.eyJzdWIiOiJ4In0.AAAA".to_string(), "as Citus names it", "signature"),
+        ("another secret", node_identity_signed_with("not-the-secret", ERIN, gpid, in_seconds(60)), "as Citus names it", "signature"),
+        ("another session", good.clone(), "citus_internal gpid=10000004243", "another session"),
+        ("no Citus connection", good.clone(), "psql", "another session"),
+        ("expired", node_identity_signed_with(&jwt_secret(), ERIN, gpid, in_seconds(-1)), "as Citus names it", "expired"),
+    ];
+    for (what, value, application, words) in refused {
+        let mut tx = app.transaction().unwrap();
+        let application = if application == "as Citus names it" { format!("citus_internal gpid={gpid}") } else { application.to_string() };
+        tx.batch_execute(&format!("SET LOCAL application_name = '{application}'; SET LOCAL vibecraft.node_identity = '{value}'"))
+            .unwrap();
+        let err = who(&mut tx).unwrap_err();
+        let db_err = err.as_db_error().unwrap_or_else(|| panic!("{what}: {err}"));
+        assert_eq!(db_err.code().code(), "28000", "{what}: {}", db_err.message());
+        assert!(db_err.message().contains(words), "{what}: '{}' should say '{words}'", db_err.message());
+    }
+    // Signed, for the session named, in time: honoured, for this transaction only, and
+    // SHOW does not print it.
+    let mut tx = app.transaction().unwrap();
+    tx.batch_execute(&format!("SET LOCAL application_name = 'citus_internal gpid={gpid}'; SET LOCAL vibecraft.node_identity = '{good}'"))
+        .unwrap();
+    assert_eq!(who(&mut tx).unwrap().as_deref(), Some(ERIN));
+    let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
+    assert_eq!(shown, "(set)");
+    tx.commit().unwrap();
+    let mut tx = app.transaction().unwrap();
+    assert_eq!(who(&mut tx).unwrap(), None, "a SET LOCAL identity ends with its transaction");
+    // Without Citus, a sign-in is not put into the setting at all.
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
+    assert_eq!(shown, "(unset)");
+    assert_eq!(who(&mut tx).unwrap().as_deref(), Some(MIA));
 }

@@ -1,0 +1,201 @@
+//! The signed-in identity on every node of a Citus cluster.
+//!
+//! Citus runs the shard queries of a transaction in backends on the workers, which do not
+//! share the coordinator backend's memory, where `authenticate()` keeps the identity. So
+//! when Citus is loaded and the sign-in happens inside a transaction block, `establish`
+//! also runs `SET LOCAL vibecraft.node_identity = '<assertion>'`, which Citus sends to
+//! every worker connection of the transaction (with `citus.propagate_set_commands =
+//! local`, which this module turns on for the transaction when it is off). A worker backend
+//! that has no identity of its own verifies the assertion and acts as its user.
+//!
+//! The guarantees of the single-node identity hold:
+//! - it cannot be forged with SET: the assertion is signed with a key derived from
+//!   `vibecraft.jwt_secret` (which every node has), and anything else is refused (28000);
+//! - it ends with the transaction: SET LOCAL does, on the coordinator and on the workers,
+//!   so a pooled connection (of a proxy, or Citus' own) carries nothing into the next one;
+//! - it is honoured only in a connection named as Citus names those it opens for the
+//!   coordinator backend that signed it (`citus_internal gpid=N`), and only until it
+//!   expires (the token's `exp`, at most an hour). The name can be imitated, so whoever
+//!   reads an assertion (in a worker's statement log, say) can act as its user until it
+//!   expires: exactly what reading the JWT that `authenticate(jwt)` was called with, in
+//!   the coordinator's log, allows. Keep statement logging off where tokens pass.
+//! On a single server (no Citus) none of this runs: the setting stays empty.
+
+use super::Identity;
+use crate::errors::raise;
+use crate::settings;
+use crate::storage::{hmac_sha256, hmac_with, key_from_jwt_secret};
+use hmac::Mac;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use pgrx::prelude::*;
+use pgrx::pg_sys;
+use std::cell::RefCell;
+use std::ffi::{CStr, CString};
+
+const VERSION: &str = "v1";
+/// The key is derived from the JWT secret for this use only.
+const KEY_LABEL: &[u8] = b"vibecraft node identity v1";
+/// The longest an assertion is honoured, whatever the token's own expiry.
+const MAX_SECONDS: i64 = 3_600;
+/// What Citus names the connections it opens for a coordinator backend.
+const CITUS_CONNECTION_PREFIX: &str = "citus_internal gpid=";
+
+/// Whether Citus is loaded in this backend (it defines this setting at load).
+fn citus_loaded() -> bool {
+    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns.
+    unsafe { !pg_sys::GetConfigOption(c"citus.propagate_set_commands".as_ptr(), true, false).is_null() }
+}
+
+fn now_seconds() -> i64 {
+    // SAFETY: a plain read of the clock.
+    let now = unsafe { pg_sys::GetCurrentTimestamp() };
+    // PostgreSQL timestamps count microseconds from 2000-01-01.
+    now / 1_000_000 + 946_684_800
+}
+
+fn signing_key() -> Option<[u8; 32]> {
+    key_from_jwt_secret(KEY_LABEL)
+}
+
+/// This backend's Citus global process id, which names the connections Citus opens for it.
+fn coordinator_gpid() -> Option<i64> {
+    Spi::connect(|c| c.select("SELECT pg_catalog.citus_backend_gpid()::int8", Some(1), &[])?.first().get_one::<i64>())
+        .ok()
+        .flatten()
+}
+
+/// Run one utility statement through SPI without taking a transaction id (pgrx's
+/// Spi::run would take one: a WAL record per sign-in, and an error on a replica). It must
+/// go through ProcessUtility, not set_config(), for Citus to propagate it.
+fn run_utility(statement: &str) {
+    let statement = CString::new(statement).expect("the statement has no NUL byte");
+    // SAFETY: a balanced SPI_connect/SPI_finish around one statement; errors are raised
+    // by PostgreSQL (and unwind through pgrx's guard) with SPI cleaned up at abort.
+    unsafe {
+        pg_sys::SPI_connect();
+        pg_sys::SPI_execute(statement.as_ptr(), false, 0);
+        pg_sys::SPI_finish();
+    }
+}
+
+/// Whether a sign-in here must be handed to workers: Citus is loaded and this is a
+/// transaction block (outside one, a single statement's shard queries see no identity on
+/// the workers: sign in inside BEGIN ... COMMIT, as PostgREST's requests are).
+pub fn propagating() -> bool {
+    // SAFETY: a plain read of transaction state.
+    citus_loaded() && unsafe { pg_sys::IsTransactionBlock() }
+}
+
+/// Called when an identity is established or cleared, where `propagating()`: hand it to
+/// the workers of this transaction (see the module comment).
+pub fn propagate(identity: Option<&Identity>) {
+    let assertion = match identity {
+        None => String::new(),
+        Some(identity) => match (signing_key(), coordinator_gpid()) {
+            (Some(key), Some(gpid)) => sign(&key, identity, gpid),
+            // Without a secret nothing was signed in; without a gpid Citus is not set up.
+            _ => String::new(),
+        },
+    };
+    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns.
+    let propagating = unsafe {
+        let value = pg_sys::GetConfigOption(c"citus.propagate_set_commands".as_ptr(), true, false);
+        !value.is_null() && CStr::from_ptr(value).to_bytes() == b"local"
+    };
+    if !propagating {
+        run_utility("SET LOCAL citus.propagate_set_commands = 'local'");
+    }
+    // The assertion is base64url and dots only: nothing to quote.
+    run_utility(&format!("SET LOCAL vibecraft.node_identity = '{assertion}'"));
+}
+
+fn sign(key: &[u8], identity: &Identity, gpid: i64) -> String {
+    let token_exp = identity.claims.get("exp").and_then(|e| e.as_i64());
+    let exp = (now_seconds() + MAX_SECONDS).min(token_exp.unwrap_or(i64::MAX));
+    let payload = serde_json::json!({
+        "sub": identity.user_id.to_string(),
+        "role": identity.role,
+        "org": identity.organization_id.map(|o| o.to_string()),
+        "claims": identity.claims,
+        "gpid": gpid,
+        "exp": exp,
+    });
+    let body = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(payload.to_string()));
+    let tag = URL_SAFE_NO_PAD.encode(hmac_sha256(key, body.as_bytes()));
+    format!("{body}.{tag}")
+}
+
+fn refuse(why: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION,
+        format!("vibecraft.node_identity: {why}"),
+        Some("The setting carries a sign-in from a Citus coordinator to its workers; it is set by vibecraft.authenticate(), never by hand."),
+    )
+}
+
+thread_local! {
+    /// The last assertion verified in this backend and what it said: policies without
+    /// subqueries ask for the identity per row, and the setting changes per transaction.
+    static VERIFIED: RefCell<Option<(String, Identity, i64)>> = const { RefCell::new(None) };
+}
+
+/// The identity a coordinator propagated to this backend, verified; None when the setting
+/// is empty (always, on a single server).
+pub fn propagated() -> Option<Identity> {
+    settings::with_configured(&settings::NODE_IDENTITY, |value| {
+        let value = std::str::from_utf8(value?).unwrap_or_else(|_| refuse("not a signed identity"));
+        Some(verified(value))
+    })
+}
+
+fn verified(value: &str) -> Identity {
+    let cached = VERIFIED.with(|v| {
+        v.borrow().as_ref().filter(|(text, _, _)| text == value).map(|(_, identity, exp)| (identity.clone(), *exp))
+    });
+    let (identity, exp) = match cached {
+        Some(found) => found,
+        None => {
+            let (identity, exp) = verify(value);
+            VERIFIED.with(|v| *v.borrow_mut() = Some((value.to_string(), identity.clone(), exp)));
+            (identity, exp)
+        }
+    };
+    if now_seconds() >= exp {
+        refuse("the signed identity has expired; sign in again");
+    }
+    identity
+}
+
+fn verify(value: &str) -> (Identity, i64) {
+    let Some(key) = signing_key() else { refuse("no vibecraft.jwt_secret is configured on this node") };
+    let (body, tag) = value.rsplit_once('.').unwrap_or_else(|| refuse("not a signed identity"));
+    let tag = URL_SAFE_NO_PAD.decode(tag).unwrap_or_else(|_| refuse("not a signed identity"));
+    if !body.starts_with("v1.") || hmac_with(&key, body.as_bytes()).verify_slice(&tag).is_err() {
+        refuse("the signature does not match this cluster's JWT secret");
+    }
+    let payload = URL_SAFE_NO_PAD.decode(&body[3..]).ok().and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
+    let Some(payload) = payload else { refuse("not a signed identity") };
+    // Only in a connection Citus opened for the backend that signed it.
+    let gpid = payload.get("gpid").and_then(|g| g.as_i64());
+    // SAFETY: application_name is PostgreSQL's own string setting (never NULL once set).
+    let application_name = unsafe {
+        let name = pg_sys::application_name;
+        if name.is_null() { String::new() } else { CStr::from_ptr(name).to_string_lossy().into_owned() }
+    };
+    let connection_gpid = application_name.strip_prefix(CITUS_CONNECTION_PREFIX).and_then(|g| g.trim().parse::<i64>().ok());
+    if gpid.is_none() || connection_gpid != gpid {
+        refuse("the signed identity belongs to another session");
+    }
+    let user_id = payload.get("sub").and_then(|s| s.as_str()).and_then(super::parse_uuid);
+    let Some(user_id) = user_id else { refuse("not a signed identity") };
+    let identity = Identity {
+        user_id,
+        role: payload.get("role").and_then(|r| r.as_str()).map(str::to_string),
+        organization_id: payload.get("org").and_then(|o| o.as_str()).and_then(super::parse_uuid),
+        claims: payload.get("claims").cloned().unwrap_or(serde_json::Value::Null),
+        subtransaction: 0,
+        previous: None,
+    };
+    (identity, payload.get("exp").and_then(|e| e.as_i64()).unwrap_or(0))
+}

@@ -1,0 +1,101 @@
+//! vibecraft on a Citus cluster: a coordinator and two workers brought up by make test's
+//! Citus tier with scripts/scale.sh (the same cluster as `make scale`), which sets
+//! VIBECRAFT_CITUS_DSN to the coordinator. What is tested so far: the signed-in identity
+//! reaches the worker backends that run a transaction's shard queries (identity/nodes.rs),
+//! keeps its guarantees there, and a hand-set one is refused on the workers.
+//! docs/scale-out.md says what is not distributed yet.
+
+use serde_json::json;
+use vibecraft_integration_tests::postgres::Client;
+use vibecraft_integration_tests::*;
+
+const MIA: &str = "d1000000-0000-4000-8000-000000000003";
+const ERIN: &str = "d1000000-0000-4000-8000-000000000004";
+
+fn coordinator_dsn() -> String {
+    std::env::var("VIBECRAFT_CITUS_DSN").expect("VIBECRAFT_CITUS_DSN is not set: the Citus tests run in make test's Citus tier")
+}
+
+fn coordinator(user: &str) -> Client {
+    connect(&coordinator_dsn().replace("user=postgres", &format!("user={user}")))
+}
+
+/// Per worker port, the user each worker backend saw: one row per shard query.
+fn seen_on_workers(tx: &mut postgres::Transaction<'_>) -> Result<Vec<(String, Option<String>)>, postgres::Error> {
+    let rows = tx.query(
+        "SELECT DISTINCT current_setting('port'), vibecraft.current_user_id()::text FROM it_nodes.spread ORDER BY 1",
+        &[],
+    )?;
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+}
+
+#[test]
+fn citus_sign_in_on_the_coordinator_holds_on_every_worker_for_its_transaction_only() {
+    // A table spread over both workers (32 shards), read by a real login role.
+    let mut su = coordinator("postgres");
+    su.batch_execute(
+        "SET client_min_messages = warning;
+         DROP SCHEMA IF EXISTS it_nodes CASCADE;
+         DROP ROLE IF EXISTS it_citus_app;
+         CREATE ROLE it_citus_app LOGIN NOSUPERUSER IN ROLE vibecraft_authenticated;
+         CREATE SCHEMA it_nodes;
+         CREATE TABLE it_nodes.spread (k int PRIMARY KEY);
+         SELECT create_distributed_table('it_nodes.spread', 'k');
+         INSERT INTO it_nodes.spread SELECT generate_series(1, 64);
+         GRANT USAGE ON SCHEMA it_nodes TO it_citus_app;
+         GRANT SELECT ON it_nodes.spread TO it_citus_app;",
+    )
+    .unwrap();
+    let workers: Vec<String> = su
+        .query("SELECT nodeport::text FROM pg_dist_node WHERE groupid > 0 ORDER BY 1", &[])
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(workers.len(), 2, "the cluster has two workers");
+    let everywhere = |user: Option<&str>| -> Vec<(String, Option<String>)> {
+        workers.iter().map(|w| (w.clone(), user.map(str::to_string))).collect()
+    };
+
+    let mut app = coordinator("it_citus_app");
+    let mut tx = app.transaction().unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(None), "nobody is signed in yet");
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(Some(MIA)), "both workers act as Mia");
+    // A savepoint's sign-in is rolled back with it, on the workers too.
+    tx.batch_execute("SAVEPOINT s").unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(ERIN, json!({}))]).unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(Some(ERIN)));
+    tx.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(Some(MIA)), "the savepoint's sign-in is gone");
+    // SHOW does not print the value Citus hands on.
+    let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
+    assert_eq!(shown, "(set)");
+    tx.query_one("SELECT vibecraft.sign_out()", &[]).unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(None), "signing out reaches the workers");
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    tx.commit().unwrap();
+    // The next transaction on the same connection (and Citus' cached worker connections)
+    // carries nothing over.
+    let mut tx = app.transaction().unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(None), "the identity ended with its transaction");
+    tx.rollback().unwrap();
+
+    // Set by hand, it is refused on the workers, with 28000.
+    let mut tx = app.transaction().unwrap();
+    tx.batch_execute("SET LOCAL citus.propagate_set_commands = local").unwrap();
+    let forged = node_identity_signed_with("not-the-secret", ERIN, 1, in_seconds(60));
+    tx.batch_execute(&format!("SET LOCAL vibecraft.node_identity = '{forged}'")).unwrap();
+    assert_eq!(sqlstate(seen_on_workers(&mut tx)), "28000");
+    tx.rollback().unwrap();
+    // Signed with the right secret but for another coordinator backend (a replayed value):
+    // refused on the workers too.
+    let mut tx = app.transaction().unwrap();
+    tx.batch_execute("SET LOCAL citus.propagate_set_commands = local").unwrap();
+    let replayed = node_identity_signed_with(&jwt_secret(), ERIN, 1, in_seconds(60));
+    tx.batch_execute(&format!("SET LOCAL vibecraft.node_identity = '{replayed}'")).unwrap();
+    assert_eq!(sqlstate(seen_on_workers(&mut tx)), "28000");
+    tx.rollback().unwrap();
+
+    su.batch_execute("DROP SCHEMA it_nodes CASCADE").unwrap();
+}
