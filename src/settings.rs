@@ -63,7 +63,7 @@ pub fn register() {
             std::ptr::null(),
             pg_sys::GucContext::PGC_USERSET,
             GucFlags::NO_SHOW_ALL.bits(),
-            None,
+            Some(only_set_in_a_session),
             None,
             Some(show_node_identity),
         );
@@ -146,6 +146,29 @@ unsafe extern "C-unwind" fn refuse_catalog_sources(
         return false;
     }
     true
+}
+
+/// Check hook of vibecraft.node_identity: a value only from SET / SET LOCAL / set_config
+/// (or a function's SET clause) in a session, never from ALTER ROLE/DATABASE, a file or the
+/// connection's options, where one planted value would apply to every later session.
+unsafe extern "C-unwind" fn only_set_in_a_session(
+    newval: *mut *mut std::ffi::c_char,
+    _extra: *mut *mut std::ffi::c_void,
+    source: pg_sys::GucSource::Type,
+) -> bool {
+    use pg_sys::GucSource::*;
+    // SAFETY: PostgreSQL passes the candidate value (or NULL) and reads these strings when
+    // the hook returns false.
+    unsafe {
+        let empty = (*newval).is_null() || *(*newval) == 0;
+        if empty || matches!(source, PGC_S_DEFAULT | PGC_S_DYNAMIC_DEFAULT | PGC_S_SESSION) {
+            return true;
+        }
+        pg_sys::GUC_check_errcode(pgrx::PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE as i32);
+        pg_sys::GUC_check_errdetail_string =
+            pg_sys::pstrdup(c"vibecraft.node_identity is set by vibecraft.authenticate() for one transaction only.".as_ptr());
+    }
+    false
 }
 
 fn masked(setting: &GucSetting<Option<CString>>) -> *const std::ffi::c_char {

@@ -37,6 +37,9 @@ pub struct Identity {
 
 thread_local! {
     static CURRENT: RefCell<Option<Identity>> = const { RefCell::new(None) };
+    /// Identities ended by sign_out(), with the subtransaction that ended them: rolling it
+    /// back signs the user in again (as it restores vibecraft.node_identity on Citus).
+    static SIGNED_OUT: RefCell<Vec<(pg_sys::SubTransactionId, Identity)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Establish `identity` for the rest of the current transaction.
@@ -78,6 +81,7 @@ unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _
         XACT_EVENT_COMMIT | XACT_EVENT_ABORT | XACT_EVENT_PARALLEL_COMMIT | XACT_EVENT_PARALLEL_ABORT | XACT_EVENT_PREPARE
     ) {
         CURRENT.with(|c| *c.borrow_mut() = None);
+        SIGNED_OUT.with(|s| s.borrow_mut().clear());
     }
 }
 
@@ -97,6 +101,14 @@ unsafe extern "C-unwind" fn on_subtransaction_end(
             let previous = c.take().and_then(|i| i.previous);
             *c = previous.map(|b| *b);
         }
+        // A sign-out inside the rolled-back savepoint is undone (the oldest one counts).
+        SIGNED_OUT.with(|s| {
+            let mut s = s.borrow_mut();
+            while s.last().is_some_and(|(sub, _)| *sub >= my_subid) {
+                let (_, identity) = s.pop().expect("checked above");
+                *c = Some(identity);
+            }
+        });
     });
 }
 
@@ -203,7 +215,13 @@ fn is_service() -> bool {
 /// `vibecraft.sign_out()`: forget the identity established in this transaction.
 #[pg_extern(volatile, parallel_restricted)]
 fn sign_out() -> bool {
-    let was_signed_in = CURRENT.with(|c| c.borrow_mut().take().is_some());
+    // SAFETY: a plain read of transaction state.
+    let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
+    let ended = CURRENT.with(|c| c.borrow_mut().take());
+    let was_signed_in = ended.is_some();
+    if let Some(identity) = ended {
+        SIGNED_OUT.with(|s| s.borrow_mut().push((subtransaction, identity)));
+    }
     if nodes::propagating() {
         nodes::propagate(None);
     }

@@ -11,14 +11,17 @@
 //! The guarantees of the single-node identity hold:
 //! - it cannot be forged with SET: the assertion is signed with a key derived from
 //!   `vibecraft.jwt_secret` (which every node has), and anything else is refused (28000);
+//!   it cannot be planted with ALTER ROLE/DATABASE or in a file (the setting's check hook);
 //! - it ends with the transaction: SET LOCAL does, on the coordinator and on the workers,
 //!   so a pooled connection (of a proxy, or Citus' own) carries nothing into the next one;
-//! - it is honoured only in a connection named as Citus names those it opens for the
-//!   coordinator backend that signed it (`citus_internal gpid=N`), and only until it
-//!   expires (the token's `exp`, at most an hour). The name can be imitated, so whoever
-//!   reads an assertion (in a worker's statement log, say) can act as its user until it
-//!   expires: exactly what reading the JWT that `authenticate(jwt)` was called with, in
-//!   the coordinator's log, allows. Keep statement logging off where tokens pass.
+//! - it is honoured only for the database role it was signed for (the role Citus logs in
+//!   as), in a connection named as Citus names those it opens for the signing backend
+//!   (`citus_internal gpid=N`), and for at most five minutes.
+//! What it cannot hide: Citus sends it to the workers as SQL text, which their
+//! pg_stat_activity shows to sessions of the same role and to pg_read_all_stats, and
+//! pg_stat_statements keeps. The role binding makes it useless to any other role; sessions
+//! of one role can already read each other's SQL (docs/dba.md says why end users must not
+//! share one), and the five minutes bound how long a kept copy works.
 //! On a single server (no Citus) none of this runs: the setting stays empty.
 
 use super::Identity;
@@ -36,8 +39,10 @@ use std::ffi::{CStr, CString};
 const VERSION: &str = "v1";
 /// The key is derived from the JWT secret for this use only.
 const KEY_LABEL: &[u8] = b"vibecraft node identity v1";
-/// The longest an assertion is honoured, whatever the token's own expiry.
-const MAX_SECONDS: i64 = 3_600;
+/// The longest an assertion is honoured, whatever the token's own expiry: a copy kept by
+/// a worker's pg_stat_statements or statement log is useless after it. A transaction that
+/// runs longer loses its identity on the workers (28000), never the other way round.
+const MAX_SECONDS: i64 = 300;
 /// What Citus names the connections it opens for a coordinator backend.
 const CITUS_CONNECTION_PREFIX: &str = "citus_internal gpid=";
 
@@ -92,8 +97,8 @@ pub fn propagating() -> bool {
 pub fn propagate(identity: Option<&Identity>) {
     let assertion = match identity {
         None => String::new(),
-        Some(identity) => match (signing_key(), coordinator_gpid()) {
-            (Some(key), Some(gpid)) => sign(&key, identity, gpid),
+        Some(identity) => match (signing_key(), coordinator_gpid(), current_role_name()) {
+            (Some(key), Some(gpid), Some(role)) => sign(&key, identity, Binding { gpid, role }),
             // Without a secret nothing was signed in; without a gpid Citus is not set up.
             _ => String::new(),
         },
@@ -110,7 +115,7 @@ pub fn propagate(identity: Option<&Identity>) {
     run_utility(&format!("SET LOCAL vibecraft.node_identity = '{assertion}'"));
 }
 
-fn sign(key: &[u8], identity: &Identity, gpid: i64) -> String {
+fn sign(key: &[u8], identity: &Identity, binding: Binding) -> String {
     let token_exp = identity.claims.get("exp").and_then(|e| e.as_i64());
     let exp = (now_seconds() + MAX_SECONDS).min(token_exp.unwrap_or(i64::MAX));
     let payload = serde_json::json!({
@@ -118,7 +123,8 @@ fn sign(key: &[u8], identity: &Identity, gpid: i64) -> String {
         "role": identity.role,
         "org": identity.organization_id.map(|o| o.to_string()),
         "claims": identity.claims,
-        "gpid": gpid,
+        "gpid": binding.gpid,
+        "db_role": binding.role,
         "exp": exp,
     });
     let body = format!("{VERSION}.{}", URL_SAFE_NO_PAD.encode(payload.to_string()));
@@ -134,10 +140,43 @@ fn refuse(why: &str) -> ! {
     )
 }
 
+/// What binds an assertion to the connection reading it: the coordinator backend Citus
+/// names in `application_name`, and the database role Citus connects as.
+#[derive(Clone, PartialEq)]
+struct Binding {
+    gpid: i64,
+    role: String,
+}
+
+/// The binding of the connection this backend serves, None when it is not named as a Citus
+/// connection is.
+fn this_connection() -> Option<Binding> {
+    // SAFETY: application_name is PostgreSQL's own string setting; GetUserNameFromId with
+    // noerr returns NULL or a palloc'd name.
+    unsafe {
+        let name = pg_sys::application_name;
+        let name = if name.is_null() { return None } else { CStr::from_ptr(name).to_str().ok()? };
+        let gpid = name.strip_prefix(CITUS_CONNECTION_PREFIX)?.trim().parse::<i64>().ok()?;
+        let role = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true);
+        let role = if role.is_null() { return None } else { CStr::from_ptr(role).to_string_lossy().into_owned() };
+        Some(Binding { gpid, role })
+    }
+}
+
+/// The current role's name, which the workers' connections of this transaction log in as.
+fn current_role_name() -> Option<String> {
+    // SAFETY: as in this_connection.
+    unsafe {
+        let role = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true);
+        (!role.is_null()).then(|| CStr::from_ptr(role).to_string_lossy().into_owned())
+    }
+}
+
 thread_local! {
-    /// The last assertion verified in this backend and what it said: policies without
-    /// subqueries ask for the identity per row, and the setting changes per transaction.
-    static VERIFIED: RefCell<Option<(String, Identity, i64)>> = const { RefCell::new(None) };
+    /// The last assertion whose signature was verified in this backend, and what it said:
+    /// policies without subqueries ask for the identity per row. The binding and the expiry
+    /// are checked on every call, against the connection as it is then.
+    static VERIFIED: RefCell<Option<(String, Identity, Binding, i64)>> = const { RefCell::new(None) };
 }
 
 /// The identity a coordinator propagated to this backend, verified; None when the setting
@@ -151,23 +190,36 @@ pub fn propagated() -> Option<Identity> {
 
 fn verified(value: &str) -> Identity {
     let cached = VERIFIED.with(|v| {
-        v.borrow().as_ref().filter(|(text, _, _)| text == value).map(|(_, identity, exp)| (identity.clone(), *exp))
+        v.borrow()
+            .as_ref()
+            .filter(|(text, ..)| text == value)
+            .map(|(_, identity, binding, exp)| (identity.clone(), binding.clone(), *exp))
     });
-    let (identity, exp) = match cached {
-        Some(found) => found,
-        None => {
-            let (identity, exp) = verify(value);
-            VERIFIED.with(|v| *v.borrow_mut() = Some((value.to_string(), identity.clone(), exp)));
-            (identity, exp)
+    let (identity, binding, exp) = cached.unwrap_or_else(|| {
+        let (identity, binding, exp) = verify_signature(value);
+        VERIFIED.with(|v| *v.borrow_mut() = Some((value.to_string(), identity.clone(), binding.clone(), exp)));
+        (identity, binding, exp)
+    });
+    match this_connection() {
+        Some(connection) if connection.gpid == binding.gpid => {
+            if connection.role != binding.role {
+                refuse("the signed identity was signed for another database role");
+            }
         }
-    };
-    if now_seconds() >= exp {
+        _ => refuse("the signed identity belongs to another session"),
+    }
+    let now = now_seconds();
+    if now >= exp {
         refuse("the signed identity has expired; sign in again");
+    }
+    if exp > now + MAX_SECONDS + 60 {
+        refuse("the signed identity claims a longer life than a coordinator signs for");
     }
     identity
 }
 
-fn verify(value: &str) -> (Identity, i64) {
+/// The signature and the payload (the parts that do not depend on the connection).
+fn verify_signature(value: &str) -> (Identity, Binding, i64) {
     let Some(key) = signing_key() else { refuse("no vibecraft.jwt_secret is configured on this node") };
     let (body, tag) = value.rsplit_once('.').unwrap_or_else(|| refuse("not a signed identity"));
     let tag = URL_SAFE_NO_PAD.decode(tag).unwrap_or_else(|_| refuse("not a signed identity"));
@@ -176,17 +228,10 @@ fn verify(value: &str) -> (Identity, i64) {
     }
     let payload = URL_SAFE_NO_PAD.decode(&body[3..]).ok().and_then(|p| serde_json::from_slice::<serde_json::Value>(&p).ok());
     let Some(payload) = payload else { refuse("not a signed identity") };
-    // Only in a connection Citus opened for the backend that signed it.
-    let gpid = payload.get("gpid").and_then(|g| g.as_i64());
-    // SAFETY: application_name is PostgreSQL's own string setting (never NULL once set).
-    let application_name = unsafe {
-        let name = pg_sys::application_name;
-        if name.is_null() { String::new() } else { CStr::from_ptr(name).to_string_lossy().into_owned() }
+    let binding = match (payload.get("gpid").and_then(|g| g.as_i64()), payload.get("db_role").and_then(|r| r.as_str())) {
+        (Some(gpid), Some(role)) => Binding { gpid, role: role.to_string() },
+        _ => refuse("not a signed identity"),
     };
-    let connection_gpid = application_name.strip_prefix(CITUS_CONNECTION_PREFIX).and_then(|g| g.trim().parse::<i64>().ok());
-    if gpid.is_none() || connection_gpid != gpid {
-        refuse("the signed identity belongs to another session");
-    }
     let user_id = payload.get("sub").and_then(|s| s.as_str()).and_then(super::parse_uuid);
     let Some(user_id) = user_id else { refuse("not a signed identity") };
     let identity = Identity {
@@ -197,5 +242,5 @@ fn verify(value: &str) -> (Identity, i64) {
         subtransaction: 0,
         previous: None,
     };
-    (identity, payload.get("exp").and_then(|e| e.as_i64()).unwrap_or(0))
+    (identity, binding, payload.get("exp").and_then(|e| e.as_i64()).unwrap_or(0))
 }

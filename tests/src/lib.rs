@@ -138,9 +138,10 @@ pub fn unsigned_token(sub: &str) -> String {
 }
 
 /// A `vibecraft.node_identity` value as a Citus coordinator's vibecraft signs it (with a
-/// key derived from `secret`), for `sub`, bound to the coordinator backend `gpid`, valid
-/// until `exp`: to show that workers verify it rather than trust it.
-pub fn node_identity_signed_with(secret: &str, sub: &str, gpid: i64, exp: i64) -> String {
+/// key derived from `secret`), for `sub`, bound to the coordinator backend `gpid` and the
+/// database role `db_role`, valid until `exp`: to show that workers verify it rather than
+/// trust it.
+pub fn node_identity_signed_with(secret: &str, sub: &str, gpid: i64, db_role: &str, exp: i64) -> String {
     use base64::Engine;
     use hmac::{Hmac, Mac};
     let mac = |key: &[u8], text: &[u8]| {
@@ -150,7 +151,7 @@ pub fn node_identity_signed_with(secret: &str, sub: &str, gpid: i64, exp: i64) -
     };
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let key = mac(secret.as_bytes(), b"vibecraft node identity v1");
-    let payload = serde_json::json!({ "sub": sub, "role": "authenticated", "claims": { "sub": sub }, "gpid": gpid, "exp": exp });
+    let payload = serde_json::json!({ "sub": sub, "role": "authenticated", "claims": { "sub": sub }, "gpid": gpid, "db_role": db_role, "exp": exp });
     let body = format!("v1.{}", b64.encode(payload.to_string()));
     let tag = b64.encode(mac(&key, body.as_bytes()));
     format!("{body}.{tag}")

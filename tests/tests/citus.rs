@@ -84,17 +84,35 @@ fn citus_sign_in_on_the_coordinator_holds_on_every_worker_for_its_transaction_on
     // Set by hand, it is refused on the workers, with 28000.
     let mut tx = app.transaction().unwrap();
     tx.batch_execute("SET LOCAL citus.propagate_set_commands = local").unwrap();
-    let forged = node_identity_signed_with("not-the-secret", ERIN, 1, in_seconds(60));
+    let forged = node_identity_signed_with("not-the-secret", ERIN, 1, "it_citus_app", in_seconds(60));
     tx.batch_execute(&format!("SET LOCAL vibecraft.node_identity = '{forged}'")).unwrap();
     assert_eq!(sqlstate(seen_on_workers(&mut tx)), "28000");
     tx.rollback().unwrap();
-    // Signed with the right secret but for another coordinator backend (a replayed value):
-    // refused on the workers too.
+    // Signed with the right secret but for another coordinator backend, or for another
+    // database role (a value copied from a worker's pg_stat_activity or
+    // pg_stat_statements): refused on the workers too.
+    let gpid: i64 = app.query_one("SELECT pg_catalog.citus_backend_gpid()::int8", &[]).unwrap().get(0);
+    for replayed in [
+        node_identity_signed_with(&jwt_secret(), ERIN, 1, "it_citus_app", in_seconds(60)),
+        node_identity_signed_with(&jwt_secret(), ERIN, gpid, "it_citus_other", in_seconds(60)),
+    ] {
+        let mut tx = app.transaction().unwrap();
+        tx.batch_execute("SET LOCAL citus.propagate_set_commands = local").unwrap();
+        tx.batch_execute(&format!("SET LOCAL vibecraft.node_identity = '{replayed}'")).unwrap();
+        assert_eq!(sqlstate(seen_on_workers(&mut tx)), "28000");
+        tx.rollback().unwrap();
+    }
+    // A sign-out inside a rolled-back savepoint is undone on the coordinator and on the
+    // workers alike.
     let mut tx = app.transaction().unwrap();
-    tx.batch_execute("SET LOCAL citus.propagate_set_commands = local").unwrap();
-    let replayed = node_identity_signed_with(&jwt_secret(), ERIN, 1, in_seconds(60));
-    tx.batch_execute(&format!("SET LOCAL vibecraft.node_identity = '{replayed}'")).unwrap();
-    assert_eq!(sqlstate(seen_on_workers(&mut tx)), "28000");
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    tx.batch_execute("SAVEPOINT s").unwrap();
+    tx.query_one("SELECT vibecraft.sign_out()", &[]).unwrap();
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(None));
+    tx.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    let here: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(here.as_deref(), Some(MIA), "the coordinator is signed in again");
+    assert_eq!(seen_on_workers(&mut tx).unwrap(), everywhere(Some(MIA)), "and so are the workers");
     tx.rollback().unwrap();
 
     su.batch_execute("DROP SCHEMA it_nodes CASCADE").unwrap();

@@ -376,28 +376,32 @@ fn sign_up_cannot_grant_itself_anything() {
 
 /// The identity a Citus coordinator hands its workers (`vibecraft.node_identity`, set with
 /// SET LOCAL by authenticate(); identity/nodes.rs) is verified where it is read: anyone may
-/// set the setting, and only a value signed with this cluster's secret, for the session
-/// Citus names, not expired, makes anyone signed in. On a single server authenticate()
-/// never sets it. The Citus tier (tests/tests/citus.rs) shows it on real workers.
+/// set the setting, and only a value signed with this cluster's secret, for the database
+/// role and the session Citus names, for at most five minutes, makes anyone signed in. It
+/// cannot be planted with ALTER ROLE. On a single server authenticate() never sets it. The
+/// Citus tier (tests/tests/citus.rs) shows it on real workers.
 #[test]
 fn a_node_identity_set_by_hand_is_verified_not_trusted() {
     let db = TestDb::new("id_node_identity");
     let mut app = db.login_as("app", &["vibecraft_authenticated"]);
+    let role = format!("{}_app", db.name);
     let who = |tx: &mut postgres::Transaction<'_>| -> Result<Option<String>, postgres::Error> {
         tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).map(|r| r.get(0))
     };
     let gpid = 10_000_004_242_i64;
-    let good = node_identity_signed_with(&jwt_secret(), ERIN, gpid, in_seconds(60));
+    let citus_name = format!("citus_internal gpid={gpid}");
+    let good = node_identity_signed_with(&jwt_secret(), ERIN, gpid, &role, in_seconds(60));
     let refused = [
-        ("not signed", "v1.eyJzdWIiOiJ4In0.AAAA".to_string(), "as Citus names it", "signature"),
-        ("another secret", node_identity_signed_with("not-the-secret", ERIN, gpid, in_seconds(60)), "as Citus names it", "signature"),
-        ("another session", good.clone(), "citus_internal gpid=10000004243", "another session"),
-        ("no Citus connection", good.clone(), "psql", "another session"),
-        ("expired", node_identity_signed_with(&jwt_secret(), ERIN, gpid, in_seconds(-1)), "as Citus names it", "expired"),
+        ("not signed", "v1.eyJzdWIiOiJ4In0.AAAA".to_string(), citus_name.clone(), "signature"),
+        ("another secret", node_identity_signed_with("not-the-secret", ERIN, gpid, &role, in_seconds(60)), citus_name.clone(), "signature"),
+        ("another session", good.clone(), "citus_internal gpid=10000004243".to_string(), "another session"),
+        ("no Citus connection", good.clone(), "psql".to_string(), "another session"),
+        ("another role", node_identity_signed_with(&jwt_secret(), ERIN, gpid, "postgres", in_seconds(60)), citus_name.clone(), "another database role"),
+        ("expired", node_identity_signed_with(&jwt_secret(), ERIN, gpid, &role, in_seconds(-1)), citus_name.clone(), "expired"),
+        ("an hour long", node_identity_signed_with(&jwt_secret(), ERIN, gpid, &role, in_seconds(3600)), citus_name.clone(), "longer life"),
     ];
     for (what, value, application, words) in refused {
         let mut tx = app.transaction().unwrap();
-        let application = if application == "as Citus names it" { format!("citus_internal gpid={gpid}") } else { application.to_string() };
         tx.batch_execute(&format!("SET LOCAL application_name = '{application}'; SET LOCAL vibecraft.node_identity = '{value}'"))
             .unwrap();
         let err = who(&mut tx).unwrap_err();
@@ -405,15 +409,17 @@ fn a_node_identity_set_by_hand_is_verified_not_trusted() {
         assert_eq!(db_err.code().code(), "28000", "{what}: {}", db_err.message());
         assert!(db_err.message().contains(words), "{what}: '{}' should say '{words}'", db_err.message());
     }
-    // Signed, for the session named, in time: honoured, for this transaction only, and
-    // SHOW does not print it.
+    // Signed, for this role and the session named, in time: honoured, for this transaction
+    // only, while the connection stays so named; SHOW does not print it.
     let mut tx = app.transaction().unwrap();
-    tx.batch_execute(&format!("SET LOCAL application_name = 'citus_internal gpid={gpid}'; SET LOCAL vibecraft.node_identity = '{good}'"))
+    tx.batch_execute(&format!("SET LOCAL application_name = '{citus_name}'; SET LOCAL vibecraft.node_identity = '{good}'"))
         .unwrap();
     assert_eq!(who(&mut tx).unwrap().as_deref(), Some(ERIN));
     let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
     assert_eq!(shown, "(set)");
-    tx.commit().unwrap();
+    tx.batch_execute("SET LOCAL application_name = 'psql'").unwrap();
+    assert_eq!(sqlstate(who(&mut tx)), "28000", "renamed, the connection is no longer the one it was signed for");
+    tx.rollback().unwrap();
     let mut tx = app.transaction().unwrap();
     assert_eq!(who(&mut tx).unwrap(), None, "a SET LOCAL identity ends with its transaction");
     // Without Citus, a sign-in is not put into the setting at all.
@@ -421,4 +427,11 @@ fn a_node_identity_set_by_hand_is_verified_not_trusted() {
     let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
     assert_eq!(shown, "(unset)");
     assert_eq!(who(&mut tx).unwrap().as_deref(), Some(MIA));
+    tx.rollback().unwrap();
+    // A value planted for every later session of a role (by the role itself) or of a
+    // database (even by a superuser) is refused.
+    let planted = app.batch_execute(&format!("ALTER ROLE {role} SET vibecraft.node_identity = 'v1.x.y'"));
+    assert_eq!(sqlstate(planted), "42501");
+    let planted = db.superuser().batch_execute(&format!("ALTER DATABASE {} SET vibecraft.node_identity = 'v1.x.y'", db.name));
+    assert_eq!(sqlstate(planted), "42501");
 }
