@@ -25,7 +25,7 @@
 //! On a single server (no Citus) none of this runs: the setting stays empty.
 
 use super::Identity;
-use crate::errors::raise;
+use crate::errors::{internal, raise};
 use crate::settings;
 use crate::storage::{hmac_sha256, hmac_with, key_from_jwt_secret};
 use hmac::Mac;
@@ -46,10 +46,16 @@ const MAX_SECONDS: i64 = 300;
 /// What Citus names the connections it opens for a coordinator backend.
 const CITUS_CONNECTION_PREFIX: &str = "citus_internal gpid=";
 
-/// Whether Citus is loaded in this backend (it defines this setting at load).
-fn citus_loaded() -> bool {
-    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns.
-    unsafe { !pg_sys::GetConfigOption(c"citus.propagate_set_commands".as_ptr(), true, false).is_null() }
+/// Whether Citus runs in this database: its library is loaded in this backend (it defines
+/// this setting at load) and its extension is created here (a server that preloads Citus may
+/// hold databases without it, where citus_backend_gpid() does not exist).
+fn citus_in_this_database() -> bool {
+    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns;
+    // get_extension_oid with missing_ok returns InvalidOid when there is none.
+    unsafe {
+        !pg_sys::GetConfigOption(c"citus.propagate_set_commands".as_ptr(), true, false).is_null()
+            && pg_sys::get_extension_oid(c"citus".as_ptr(), true) != pg_sys::InvalidOid
+    }
 }
 
 fn now_seconds() -> i64 {
@@ -77,10 +83,14 @@ fn run_utility(statement: &str) {
     let statement = CString::new(statement).expect("the statement has no NUL byte");
     // SAFETY: a balanced SPI_connect/SPI_finish around one statement; errors are raised
     // by PostgreSQL (and unwind through pgrx's guard) with SPI cleaned up at abort.
-    unsafe {
+    let rc = unsafe {
         pg_sys::SPI_connect();
-        pg_sys::SPI_execute(statement.as_ptr(), false, 0);
+        let rc = pg_sys::SPI_execute(statement.as_ptr(), false, 0);
         pg_sys::SPI_finish();
+        rc
+    };
+    if rc < 0 {
+        internal(format!("vibecraft.authenticate: handing the sign-in to the Citus workers failed (SPI code {rc})"));
     }
 }
 
@@ -89,7 +99,7 @@ fn run_utility(statement: &str) {
 /// the workers: sign in inside BEGIN ... COMMIT, as PostgREST's requests are).
 pub fn propagating() -> bool {
     // SAFETY: a plain read of transaction state.
-    citus_loaded() && unsafe { pg_sys::IsTransactionBlock() }
+    (unsafe { pg_sys::IsTransactionBlock() }) && citus_in_this_database()
 }
 
 /// Called when an identity is established or cleared, where `propagating()`: hand it to

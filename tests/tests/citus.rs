@@ -117,3 +117,23 @@ fn citus_sign_in_on_the_coordinator_holds_on_every_worker_for_its_transaction_on
 
     su.batch_execute("DROP SCHEMA it_nodes CASCADE").unwrap();
 }
+
+/// A server that preloads Citus may hold databases where the citus extension is not
+/// created: there vibecraft signs in as on a single server.
+#[test]
+fn citus_preloaded_in_a_database_without_citus_signs_in_as_on_one_server() {
+    let mut su = coordinator("postgres");
+    su.batch_execute("DROP DATABASE IF EXISTS it_without_citus WITH (FORCE)").unwrap();
+    su.batch_execute("CREATE DATABASE it_without_citus").unwrap();
+    let dsn = coordinator_dsn().replace("dbname=vibecraft", "dbname=it_without_citus");
+    let mut db = connect(&dsn);
+    db.batch_execute("SET client_min_messages = warning; CREATE EXTENSION vibecraft CASCADE").unwrap();
+    let mut tx = db.transaction().unwrap();
+    let who: String = tx.query_one("SELECT vibecraft.authenticate($1)::text", &[&token(MIA, json!({}))]).unwrap().get(0);
+    assert_eq!(who, MIA);
+    let shown: String = tx.query_one("SELECT current_setting('vibecraft.node_identity')", &[]).unwrap().get(0);
+    assert_eq!(shown, "(unset)", "nothing to hand on without Citus in the database");
+    tx.rollback().unwrap();
+    drop(db);
+    su.batch_execute("DROP DATABASE it_without_citus WITH (FORCE)").unwrap();
+}
