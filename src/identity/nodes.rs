@@ -59,10 +59,7 @@ fn citus_in_this_database() -> bool {
 }
 
 fn now_seconds() -> i64 {
-    // SAFETY: a plain read of the clock.
-    let now = unsafe { pg_sys::GetCurrentTimestamp() };
-    // PostgreSQL timestamps count microseconds from 2000-01-01.
-    now / 1_000_000 + 946_684_800
+    crate::ids::unix_micros(crate::ids::now()) / 1_000_000
 }
 
 fn signing_key() -> Option<[u8; 32]> {
@@ -151,42 +148,48 @@ fn refuse(why: &str) -> ! {
 }
 
 /// What binds an assertion to the connection reading it: the coordinator backend Citus
-/// names in `application_name`, and the database role Citus connects as.
-#[derive(Clone, PartialEq)]
+/// names in `application_name`, and the database role Citus connects as (by name: role
+/// oids differ between nodes).
 struct Binding {
     gpid: i64,
     role: String,
 }
 
-/// The binding of the connection this backend serves, None when it is not named as a Citus
-/// connection is.
-fn this_connection() -> Option<Binding> {
-    // SAFETY: application_name is PostgreSQL's own string setting; GetUserNameFromId with
-    // noerr returns NULL or a palloc'd name.
-    unsafe {
+/// The gpid of the coordinator backend this connection serves, when it is named as Citus
+/// names its connections.
+fn connection_gpid() -> Option<i64> {
+    // SAFETY: application_name is PostgreSQL's own string setting.
+    let name = unsafe {
         let name = pg_sys::application_name;
-        let name = if name.is_null() { return None } else { CStr::from_ptr(name).to_str().ok()? };
-        let gpid = name.strip_prefix(CITUS_CONNECTION_PREFIX)?.trim().parse::<i64>().ok()?;
-        let role = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true);
-        let role = if role.is_null() { return None } else { CStr::from_ptr(role).to_string_lossy().into_owned() };
-        Some(Binding { gpid, role })
-    }
+        if name.is_null() { return None } else { CStr::from_ptr(name).to_str().ok()? }
+    };
+    name.strip_prefix(CITUS_CONNECTION_PREFIX)?.trim().parse::<i64>().ok()
 }
 
 /// The current role's name, which the workers' connections of this transaction log in as.
 fn current_role_name() -> Option<String> {
-    // SAFETY: as in this_connection.
+    // SAFETY: GetUserNameFromId with noerr returns NULL or a palloc'd name.
     unsafe {
         let role = pg_sys::GetUserNameFromId(pg_sys::GetUserId(), true);
         (!role.is_null()).then(|| CStr::from_ptr(role).to_string_lossy().into_owned())
     }
 }
 
+/// A verified assertion, with its role resolved on this node once.
+struct Verified {
+    text: String,
+    identity: Identity,
+    gpid: i64,
+    /// InvalidOid when the role it names does not exist here: then nothing matches it.
+    role: pg_sys::Oid,
+    exp: i64,
+}
+
 thread_local! {
     /// The last assertion whose signature was verified in this backend, and what it said:
     /// policies without subqueries ask for the identity per row. The binding and the expiry
     /// are checked on every call, against the connection as it is then.
-    static VERIFIED: RefCell<Option<(String, Identity, Binding, i64)>> = const { RefCell::new(None) };
+    static VERIFIED: RefCell<Option<Verified>> = const { RefCell::new(None) };
 }
 
 /// The identity a coordinator propagated to this backend, verified; None when the setting
@@ -199,24 +202,28 @@ pub fn propagated() -> Option<Identity> {
 }
 
 fn verified(value: &str) -> Identity {
-    let cached = VERIFIED.with(|v| {
-        v.borrow()
-            .as_ref()
-            .filter(|(text, ..)| text == value)
-            .map(|(_, identity, binding, exp)| (identity.clone(), binding.clone(), *exp))
-    });
-    let (identity, binding, exp) = cached.unwrap_or_else(|| {
+    let cached = VERIFIED.with(|v| v.borrow().as_ref().is_some_and(|v| v.text == value));
+    if !cached {
         let (identity, binding, exp) = verify_signature(value);
-        VERIFIED.with(|v| *v.borrow_mut() = Some((value.to_string(), identity.clone(), binding.clone(), exp)));
-        (identity, binding, exp)
+        let role = CString::new(binding.role).map_or(pg_sys::InvalidOid, |name| {
+            // SAFETY: get_role_oid with missing_ok returns InvalidOid for an unknown role.
+            unsafe { pg_sys::get_role_oid(name.as_ptr(), true) }
+        });
+        let verified = Verified { text: value.to_string(), identity, gpid: binding.gpid, role, exp };
+        VERIFIED.with(|v| *v.borrow_mut() = Some(verified));
+    }
+    // Copied out, so that no borrow is held when an error is raised.
+    let (identity, gpid, role, exp) = VERIFIED.with(|v| {
+        let v = v.borrow();
+        let v = v.as_ref().expect("verified above");
+        (v.identity.clone(), v.gpid, v.role, v.exp)
     });
-    match this_connection() {
-        Some(connection) if connection.gpid == binding.gpid => {
-            if connection.role != binding.role {
-                refuse("the signed identity was signed for another database role");
-            }
-        }
-        _ => refuse("the signed identity belongs to another session"),
+    if connection_gpid() != Some(gpid) {
+        refuse("the signed identity belongs to another session");
+    }
+    // SAFETY: a plain read of the session's current user.
+    if role == pg_sys::InvalidOid || role != unsafe { pg_sys::GetUserId() } {
+        refuse("the signed identity was signed for another database role");
     }
     let now = now_seconds();
     if now >= exp {
