@@ -580,34 +580,20 @@ $roles$;
 -- that every upgrade runs this file again (make upgrade-scripts).
 
 -- Identity and row-level-security helpers (the Rust side is src/identity/).
--- PL/pgSQL rather than SQL functions: policies call them once per statement, and
--- PL/pgSQL keeps its query plans for the session where a non-inlined SQL function
--- would plan its query again on every call.
--- Helpers that read tables are SECURITY DEFINER: they run as the extension owner, so
--- they see past RLS (no policy recursion) and answer only about the caller, whose
--- identity lives in backend memory (current_user_id) or is its role (is_service).
+-- The helpers policies call per row are native (src/identity/policy.rs): is_admin,
+-- project_ids_with_role, org_ids_with_role, owner_scope_low and owner_scope_high read
+-- the rows they need once per statement, with the tables' owner's rights (so past RLS,
+-- without policy recursion), and answer only about the caller, whose identity lives in
+-- backend memory (current_user_id) or is its role (is_service). Policies call them
+-- directly, without `(SELECT ...)`: Citus refuses subqueries in policies.
+-- The others are PL/pgSQL, which keeps its query plans for the session where a
+-- non-inlined SQL function would plan its query again on every call; those that read
+-- tables are SECURITY DEFINER.
 
 CREATE OR REPLACE FUNCTION vibecraft.is_admin()
 RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    claims jsonb;
-BEGIN
-    IF uid IS NULL OR NOT EXISTS (
-        SELECT 1 FROM vibecraft.users u
-         WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL) THEN
-        RETURN false;
-    END IF;
-    -- A session signed in with a service API key acts as an admin only when the key
-    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
-    -- (Asked only of admins: policies call this on every statement.)
-    claims := coalesce(vibecraft.jwt_claims(), '{}');
-    RETURN NOT (claims ? 'api_key_id') OR coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'];
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_is_admin';
 
 CREATE OR REPLACE FUNCTION vibecraft.current_org_id()
 RETURNS uuid
@@ -660,27 +646,8 @@ $$;
 -- it as `project_id = ANY (...)`, which an index serves.
 CREATE OR REPLACE FUNCTION vibecraft.project_ids_with_role(min_role text DEFAULT 'viewer')
 RETURNS uuid[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    rank integer := vibecraft.project_role_rank(min_role);
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN (SELECT coalesce(array_agg(p.id), '{}') FROM vibecraft.projects p);
-    END IF;
-    IF uid IS NULL THEN
-        RETURN '{}';
-    END IF;
-    RETURN (SELECT coalesce(array_agg(DISTINCT x.id), '{}') FROM (
-                SELECT p.id FROM vibecraft.projects p WHERE p.user_id = uid AND p.deleted_at IS NULL
-                UNION ALL
-                SELECT m.project_id FROM vibecraft.project_members m
-                  JOIN vibecraft.projects p ON p.id = m.project_id AND p.deleted_at IS NULL
-                 WHERE m.user_id = uid AND vibecraft.project_role_rank(m.role) >= rank) x);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_project_ids_with_role';
 
 CREATE OR REPLACE FUNCTION vibecraft.has_project_role(project_id uuid, min_role text DEFAULT 'viewer')
 RETURNS boolean
@@ -696,21 +663,8 @@ $$;
 -- for admins and the service role.
 CREATE OR REPLACE FUNCTION vibecraft.org_ids_with_role(min_role text DEFAULT 'MEMBER')
 RETURNS uuid[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    rank integer := vibecraft.org_role_rank(min_role);
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN (SELECT coalesce(array_agg(o.id), '{}') FROM vibecraft.organizations o);
-    END IF;
-    RETURN (SELECT coalesce(array_agg(u.organization_id), '{}') FROM vibecraft.users u
-             WHERE u.id = uid AND u.organization_id IS NOT NULL AND u.deleted_at IS NULL
-               AND u.status = 'ACTIVE' AND vibecraft.org_role_rank(u.role) >= rank);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_org_ids_with_role';
 
 CREATE OR REPLACE FUNCTION vibecraft.has_org_role(org_id uuid, min_role text DEFAULT 'member')
 RETURNS boolean
@@ -723,35 +677,19 @@ END
 $$;
 
 -- Owner isolation for big tables: policies say
---   user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+--   user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 -- For a user both bounds are its own id (an index equality scan); for admins and the
 -- service role the full range; with no one signed in an empty range. One btree range
 -- condition, unlike `user_id = uid OR is_admin()`, which no index can serve.
 CREATE OR REPLACE FUNCTION vibecraft.owner_scope_low()
 RETURNS uuid
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN '00000000-0000-0000-0000-000000000000'::uuid;
-    END IF;
-    RETURN coalesce(vibecraft.current_user_id(), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_owner_scope_low';
 
 CREATE OR REPLACE FUNCTION vibecraft.owner_scope_high()
 RETURNS uuid
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid;
-    END IF;
-    RETURN coalesce(vibecraft.current_user_id(), '00000000-0000-0000-0000-000000000000'::uuid);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_owner_scope_high';
 
 -- For the write rules' triggers: a statement that writes with the service role's rights,
 -- because the caller is the service role or because vibecraft's own privileged code (a
@@ -798,7 +736,7 @@ COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: t
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) IS 'Raise SQLSTATE 22023 naming the parameter, the allowed values and the value given.';
-COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY ((SELECT vibecraft.project_ids_with_role(''viewer''))::uuid[]).';
+COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY (vibecraft.project_ids_with_role(''viewer'')).';
 COMMENT ON FUNCTION vibecraft.has_project_role(uuid, text) IS 'Whether the caller holds at least min_role (owner > admin > editor > viewer) in the project.';
 COMMENT ON FUNCTION vibecraft.org_ids_with_role(text) IS 'Organizations in which the caller holds at least min_role (ADMIN > MANAGER > MEMBER); all for admins and the service role.';
 COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller holds at least min_role (ADMIN > MANAGER > MEMBER) in the organization.';
@@ -858,14 +796,14 @@ SELECT id, id AS user_id, organization_id, email, full_name, display_name, avata
 -- Organizations: members read; an organization ADMIN renames it and edits its settings;
 -- its tier, limits and feature flags are billing, the service role's (column grants).
 CREATE POLICY member_read ON vibecraft.organizations FOR SELECT
-    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY org_admin_update ON vibecraft.organizations FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
-    WITH CHECK (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
+    USING (id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id = ANY (vibecraft.org_ids_with_role('ADMIN')));
 CREATE POLICY staff_insert ON vibecraft.organizations FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.organizations FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 -- Only staff deletes an organization, softly too.
 CREATE OR REPLACE FUNCTION vibecraft.guard_organization_update()
@@ -892,23 +830,23 @@ CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.o
 -- (guard_user_update); the address changes only through the auth backend (the service
 -- role), and a changed address loses its verification.
 CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
-    USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
-    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND ((SELECT vibecraft.is_admin())
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (vibecraft.is_admin()
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
                          AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
                          AND subscription_plan = 'free' AND subscription_status = 'active'
                          AND (email IS NULL
-                              OR lower(email) = lower((SELECT vibecraft.jwt_claims()) ->> 'email')))));
+                              OR lower(email) = lower(vibecraft.jwt_claims() ->> 'email')))));
 CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
-    USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
-    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')));
 CREATE POLICY staff_delete ON vibecraft.users FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_user_update()
 RETURNS trigger
@@ -957,25 +895,25 @@ CREATE OR REPLACE TRIGGER guard_user_update
     FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
 
 CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.user_preferences FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.user_preferences FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.user_preferences FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE POLICY public_or_own_read ON vibecraft.saved_searches FOR SELECT
     USING (is_public
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.saved_searches FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.saved_searches FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- What each table and view is for, so that `\d+` in psql explains the schema.
 -- (Functions carry their comments next to their definitions.)
@@ -1028,13 +966,13 @@ SELECT id, user_id, expires, expires AS expires_at, ip_address, user_agent,
 -- accounts and sessions without their tokens (column grants), and may end (delete) its
 -- own sessions; it creates and changes none of them.
 CREATE POLICY own_read ON vibecraft.accounts FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_read ON vibecraft.sessions FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_sign_out ON vibecraft.sessions FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_only ON vibecraft.verification_tokens FOR SELECT
-    USING ((SELECT vibecraft.is_service()));
+    USING (vibecraft.is_service());
 
 COMMENT ON TABLE vibecraft.accounts IS 'Auth.js OAuth accounts linked to a user.';
 COMMENT ON TABLE vibecraft.sessions IS 'Auth.js sessions; daily_maintenance deletes expired ones. Also reachable as user_sessions.';
@@ -1081,17 +1019,17 @@ SELECT * FROM vibecraft.project_prompts
 -- plain UPDATE (column grants).
 CREATE POLICY visible ON vibecraft.projects FOR SELECT
     USING (is_public
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY owner_insert ON vibecraft.projects FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
                 AND (organization_id IS NULL
-                     OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])));
+                     OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))));
 CREATE POLICY editor_update ON vibecraft.projects FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY owner_delete ON vibecraft.projects FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_project_update()
 RETURNS trigger
@@ -1119,13 +1057,13 @@ CREATE OR REPLACE TRIGGER guard_project_update BEFORE UPDATE ON vibecraft.projec
 -- project admin changes roles and removes members, anyone may leave; the owner's
 -- membership stays as long as the project does (guard_project_member).
 CREATE POLICY member_read ON vibecraft.project_members FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY admin_update ON vibecraft.project_members FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('admin')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('admin')));
 CREATE POLICY admin_remove_or_leave ON vibecraft.project_members FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
-           OR user_id = (SELECT vibecraft.current_user_id()));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('admin'))
+           OR user_id = vibecraft.current_user_id());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_project_member()
 RETURNS trigger
@@ -1159,12 +1097,12 @@ CREATE OR REPLACE TRIGGER guard_project_member BEFORE INSERT OR UPDATE OR DELETE
 -- Invitations: a project's admin invites someone with a role; the invitee sees it and
 -- accepts it (or declines: deletes it); the admin may withdraw it.
 CREATE POLICY invitee_or_admin_read ON vibecraft.project_invitations FOR SELECT
-    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (user_id = vibecraft.current_user_id() OR project_id = ANY (vibecraft.project_ids_with_role('admin')));
 CREATE POLICY admin_invites ON vibecraft.project_invitations FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
-                AND invited_by = (SELECT vibecraft.current_user_id()) AND user_id <> invited_by);
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('admin'))
+                AND invited_by = vibecraft.current_user_id() AND user_id <> invited_by);
 CREATE POLICY invitee_or_admin_delete ON vibecraft.project_invitations FOR DELETE
-    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (user_id = vibecraft.current_user_id() OR project_id = ANY (vibecraft.project_ids_with_role('admin')));
 
 CREATE OR REPLACE FUNCTION vibecraft.accept_project_invitation(project uuid)
 RETURNS text
@@ -1224,51 +1162,51 @@ COMMENT ON FUNCTION vibecraft.add_project_owner() IS 'Trigger: the creator of a 
 -- Prompts: one's own, plus those of projects one can view; written into a project one
 -- edits, never moved to another project or user afterwards.
 CREATE POLICY own_or_project_read ON vibecraft.prompt_history FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY own_insert ON vibecraft.prompt_history FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('editor'))));
 CREATE POLICY own_update ON vibecraft.prompt_history FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.prompt_history FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_knowledge FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_knowledge FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY editor_update ON vibecraft.project_knowledge FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_knowledge FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_settings FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_settings FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_update ON vibecraft.project_settings FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_settings FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_components FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_components FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND (user_id IS NULL OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND (user_id IS NULL OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()));
 CREATE POLICY editor_update ON vibecraft.project_components FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_components FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 COMMENT ON TABLE vibecraft.projects IS 'Projects owned by a user (and optionally an organization); public ones are readable by anyone.';
 COMMENT ON TABLE vibecraft.project_members IS 'Who else works on a project, with a role: owner > admin > editor > viewer. Also reachable as collaborators.';
@@ -1327,62 +1265,62 @@ GRANT SELECT, DELETE,
 -- Agents and canvas models: organization members read, MANAGERs and up write, as
 -- themselves (created_by); nothing moves to another organization (column grants).
 CREATE POLICY member_read ON vibecraft.agents FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY manager_insert ON vibecraft.agents FOR INSERT
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
-                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER'))
+                AND (created_by IS NULL OR created_by = vibecraft.current_user_id()));
 CREATE POLICY manager_update ON vibecraft.agents FOR UPDATE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY manager_delete ON vibecraft.agents FOR DELETE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 CREATE POLICY member_read ON vibecraft.models FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY manager_insert ON vibecraft.models FOR INSERT
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[])
-                AND (created_by IS NULL OR created_by = (SELECT vibecraft.current_user_id())));
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER'))
+                AND (created_by IS NULL OR created_by = vibecraft.current_user_id()));
 CREATE POLICY manager_update ON vibecraft.models FOR UPDATE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY manager_delete ON vibecraft.models FOR DELETE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 -- Executions: members read them and run their organization's agents (the foreign key
 -- on (agent_id, organization_id) keeps the agent in the same organization) as
 -- themselves; MANAGERs update and delete them.
 CREATE POLICY member_read ON vibecraft.executions FOR SELECT
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
-                AND user_id = (SELECT vibecraft.current_user_id())
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
+                AND user_id = vibecraft.current_user_id()
                 -- an agent the caller can see: a deleted one answers as a missing one
                 AND EXISTS (SELECT 1 FROM vibecraft.agents a WHERE a.id = agent_id));
 CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
+    WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
-    USING (organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 -- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
 -- its own organization with one of that organization's models (foreign key).
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR (is_shared AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]))
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR (is_shared AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
                 AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
-    WITH CHECK ((user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                 OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]))
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
+    WITH CHECK ((user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                 OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
                 AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MANAGER'))::uuid[]));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';
@@ -1436,36 +1374,36 @@ COMMENT ON VIEW vibecraft.templates IS 'Seed name of prompt_templates; auto-upda
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.ai_providers FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.ai_providers FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.ai_providers FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.ai_providers FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.prompt_frameworks FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.prompt_frameworks FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.prompt_frameworks FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.prompt_frameworks FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Templates: public active ones readable by everyone; users write their own, which never
 -- move to another user; usage_count is the database's (column grants).
 CREATE POLICY public_or_own_read ON vibecraft.prompt_templates FOR SELECT
     USING ((is_public AND is_active)
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.prompt_templates FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.prompt_templates FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.prompt_templates FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Privileges.
 GRANT SELECT ON vibecraft.ai_providers, vibecraft.api_providers, vibecraft.prompt_frameworks,
@@ -1499,12 +1437,12 @@ GRANT SELECT, DELETE,
 -- them; a key is saved only through save_provider_key, which checks and encrypts it,
 -- and validation is the service role's.
 CREATE POLICY own_read ON vibecraft.api_configurations FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.api_configurations FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.api_configurations FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Associated data that binds a provider key's ciphertext to its row's owner and provider.
 CREATE OR REPLACE FUNCTION vibecraft.provider_key_binding(user_id uuid, provider text)
@@ -1646,10 +1584,10 @@ GRANT SELECT, DELETE, UPDATE (is_active) ON vibecraft.api_configurations TO vibe
 -- Users see their own keys and may rename them; keys are created (create_api_key),
 -- revoked (revoke_api_key) and their usage counted only by vibecraft's functions.
 CREATE POLICY own_read ON vibecraft.api_keys FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_rename ON vibecraft.api_keys FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- The scopes a service API key may carry: read and write per resource, plus '*' (every
 -- scope) and 'admin', which only staff may grant.
@@ -1787,7 +1725,7 @@ SELECT id, user_id, project_id, api_key_id, provider, model, endpoint, prompt_to
 -- their own; rows are written by log_api_usage (which checks the project and user) or
 -- the service role, never directly by a user.
 CREATE POLICY own_read ON vibecraft.api_usage_logs FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE OR REPLACE FUNCTION vibecraft.log_api_usage(
     provider text,
@@ -1857,7 +1795,7 @@ GRANT SELECT ON vibecraft.api_usage_logs, vibecraft.api_usage TO vibecraft_authe
 
 -- Users read their own ledger; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS
@@ -2089,14 +2027,14 @@ COMMENT ON FUNCTION vibecraft.cleanup_expired_downloads() IS
 -- status along the flow above (the only column they may change directly). Payments
 -- change through refund_payment or the service role; downloads through record_download.
 CREATE POLICY own_read ON vibecraft.orders FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY own_read ON vibecraft.payments FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 COMMENT ON TABLE vibecraft.orders IS 'Orders (Creo): pending -> processing -> completed | failed | cancelled; failed and cancelled ones refund their credits once.';
 COMMENT ON TABLE vibecraft.payments IS 'Stripe payments of orders; refund_amount can never exceed amount (refund_payment).';
@@ -2232,26 +2170,26 @@ COMMENT ON VIEW vibecraft.audio_recordings IS 'Seed name of project_assets (audi
 -- path under another user's prefix can never be claimed), and edit or delete them; an
 -- asset never moves to another user, project or bucket by a plain UPDATE.
 CREATE POLICY viewer_read ON vibecraft.project_assets FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_assets FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY editor_update ON vibecraft.project_assets FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_assets FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.storage_buckets FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.storage_buckets FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.storage_buckets FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.storage_buckets FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
@@ -2282,37 +2220,37 @@ COMMENT ON TABLE vibecraft.feedback_analytics IS 'Staff analysis of feedback: se
 -- Feedback: anyone, anon included, may send it (signed-in users only as themselves); its
 -- status, priority and answer are staff's (column grants: a sender sets none of them).
 CREATE POLICY own_or_staff_read ON vibecraft.feedback FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_submits ON vibecraft.feedback FOR INSERT
     WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+                OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_responds ON vibecraft.feedback FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE POLICY with_feedback ON vibecraft.feedback_tags FOR SELECT
     USING (feedback_id IN (SELECT f.id FROM vibecraft.feedback f));
 CREATE POLICY staff_insert ON vibecraft.feedback_tags FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_tags FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE POLICY staff_read ON vibecraft.feedback_analytics FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.feedback_categories FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.feedback_categories FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.feedback_categories FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_categories FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT SELECT ON vibecraft.feedback_categories TO vibecraft_anon;
@@ -2333,7 +2271,7 @@ GRANT SELECT ON vibecraft.feedback_analytics TO vibecraft_authenticated;
 -- that every upgrade runs this file again (make upgrade-scripts).
 
 -- Log archives: admins read them; maintenance (the service role) writes them.
-CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
+CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING (vibecraft.is_admin());
 
 COMMENT ON TABLE vibecraft.error_logs IS 'Errors reported by the applications.';
 COMMENT ON TABLE vibecraft.performance_metrics IS 'Performance measurements reported by the applications.';
@@ -2343,35 +2281,35 @@ COMMENT ON TABLE vibecraft.admin_logs_archive IS 'admin_logs rows moved here by 
 
 -- Admin actions: staff read them; admins record their own (admin_user_id is theirs).
 CREATE POLICY staff_read ON vibecraft.admin_logs FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY admin_records ON vibecraft.admin_logs FOR INSERT
-    WITH CHECK (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND admin_user_id = (SELECT vibecraft.current_user_id()));
+    WITH CHECK ((vibecraft.is_service() OR vibecraft.is_admin()) AND admin_user_id = vibecraft.current_user_id());
 
 -- Error reports: anyone, anon included, reports them (signed-in users only as
 -- themselves, and only about projects they can see: a hidden project then answers as a
 -- missing one does); resolution is staff's (column grants). Performance metrics: signed-in users.
 CREATE POLICY own_or_staff_read ON vibecraft.error_logs FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_reports ON vibecraft.error_logs FOR INSERT
     WITH CHECK ((user_id IS NULL
-                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
+                 OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('viewer'))));
 CREATE POLICY staff_resolves ON vibecraft.error_logs FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_read ON vibecraft.performance_metrics FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_reports ON vibecraft.performance_metrics FOR INSERT
     WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+                OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Activity: users read and record their own.
 CREATE POLICY own_rows ON vibecraft.user_activity FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.user_activity FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('viewer'))));
 
 
 -- Privileges.
@@ -2491,14 +2429,14 @@ SELECT vibecraft.enable_audit(t::regclass)
 COMMENT ON FUNCTION vibecraft.audit_trigger() IS
     'Trigger behind enable_audit: writes one vibecraft.audit_logs row per changed row (and per TRUNCATE). Its arguments name extra columns to leave out.';
 
-CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
+CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING (vibecraft.is_admin());
 -- The audit trail: staff everything, organization ADMINs their organization, users
 -- their own actions. Only the service role writes application events; the audit
 -- trigger writes as the table owner.
 CREATE POLICY readers ON vibecraft.audit_logs FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[])
-           OR user_id = (SELECT vibecraft.current_user_id()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN'))
+           OR user_id = vibecraft.current_user_id());
 
 COMMENT ON TABLE vibecraft.audit_logs IS 'The audit trail written by enable_audit''s trigger (changed columns, never secrets). No foreign keys by design; old rows move to audit_logs_archive.';
 COMMENT ON TABLE vibecraft.audit_logs_archive IS 'audit_logs rows moved here by archive_old_admin_logs.';
@@ -2525,14 +2463,14 @@ COMMENT ON VIEW vibecraft.system_config IS 'Seed name of system_settings; auto-u
 
 -- Settings: public ones readable by everyone, the rest by staff; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
-CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT USING (is_public OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT USING (is_public OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_insert ON vibecraft.system_settings FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.system_settings FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.system_settings FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT SELECT ON vibecraft.system_settings, vibecraft.system_config TO vibecraft_anon;
@@ -2587,10 +2525,10 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
 
 -- Statistics totals: users read their own; the triggers in stats.sql keep them.
 CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Statistics. get_user_stats reads running totals (users.credits_spent, kept by
 -- deduct_credits; user_stat_totals and user_provider_totals, kept by the statement-level
@@ -4124,11 +4062,11 @@ COMMENT ON FUNCTION vibecraft.seed_demo_data() IS
 -- users add, and the schema's privileges. Re-runnable: every upgrade runs it again.
 --
 -- Shorthands the rooms' policies use (each helper runs once per statement as an InitPlan):
---   own(col)   col BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+--   own(col)   col BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 --              the caller's own rows; every row for admins and the service role
---   project(r) project_id = ANY ((SELECT vibecraft.project_ids_with_role(r))::uuid[])
---   org(r)     organization_id = ANY ((SELECT vibecraft.org_ids_with_role(r))::uuid[])
---   staff      (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
+--   project(r) project_id = ANY (vibecraft.project_ids_with_role(r))
+--   org(r)     organization_id = ANY (vibecraft.org_ids_with_role(r))
+--   staff      vibecraft.is_service() OR vibecraft.is_admin()
 -- Superusers and the table owner bypass row-level security, as always.
 
 -- Soft delete: whoever may delete a row sets deleted_at (through PostgREST a PATCH).
@@ -4176,14 +4114,14 @@ BEGIN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
                 '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
-                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                'OR vibecraft.is_service() OR vibecraft.is_admin())', t);
             -- ... and frozen: an UPDATE does not reach them (a blind UPDATE, with no WHERE
             -- clause to apply the SELECT policies, included).
             EXECUTE pg_catalog.format(
                 'CREATE POLICY soft_deleted_frozen ON %s AS RESTRICTIVE FOR UPDATE USING '
-                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) '
+                '(deleted_at IS NULL OR vibecraft.is_service() OR vibecraft.is_admin()) '
                 'WITH CHECK (deleted_at IS NULL OR deleted_at = pg_catalog.now() '
-                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                'OR vibecraft.is_service() OR vibecraft.is_admin())', t);
             EXECUTE pg_catalog.format(
                 'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
                 'FOR EACH ROW EXECUTE FUNCTION vibecraft.stamp_soft_delete()', t);

@@ -5,10 +5,10 @@
 -- Users see their own keys and may rename them; keys are created (create_api_key),
 -- revoked (revoke_api_key) and their usage counted only by vibecraft's functions.
 CREATE POLICY own_read ON vibecraft.api_keys FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_rename ON vibecraft.api_keys FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- The scopes a service API key may carry: read and write per resource, plus '*' (every
 -- scope) and 'admin', which only staff may grant.

@@ -101,14 +101,14 @@ SELECT vibecraft.enable_audit(t::regclass)
 COMMENT ON FUNCTION vibecraft.audit_trigger() IS
     'Trigger behind enable_audit: writes one vibecraft.audit_logs row per changed row (and per TRUNCATE). Its arguments name extra columns to leave out.';
 
-CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
+CREATE POLICY admin_read ON vibecraft.audit_logs_archive FOR SELECT USING (vibecraft.is_admin());
 -- The audit trail: staff everything, organization ADMINs their organization, users
 -- their own actions. Only the service role writes application events; the audit
 -- trigger writes as the table owner.
 CREATE POLICY readers ON vibecraft.audit_logs FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[])
-           OR user_id = (SELECT vibecraft.current_user_id()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN'))
+           OR user_id = vibecraft.current_user_id());
 
 COMMENT ON TABLE vibecraft.audit_logs IS 'The audit trail written by enable_audit''s trigger (changed columns, never secrets). No foreign keys by design; old rows move to audit_logs_archive.';
 COMMENT ON TABLE vibecraft.audit_logs_archive IS 'audit_logs rows moved here by archive_old_admin_logs.';

@@ -15,13 +15,13 @@ SELECT id, user_id, expires, expires AS expires_at, ip_address, user_agent,
 -- accounts and sessions without their tokens (column grants), and may end (delete) its
 -- own sessions; it creates and changes none of them.
 CREATE POLICY own_read ON vibecraft.accounts FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_read ON vibecraft.sessions FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_sign_out ON vibecraft.sessions FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_only ON vibecraft.verification_tokens FOR SELECT
-    USING ((SELECT vibecraft.is_service()));
+    USING (vibecraft.is_service());
 
 COMMENT ON TABLE vibecraft.accounts IS 'Auth.js OAuth accounts linked to a user.';
 COMMENT ON TABLE vibecraft.sessions IS 'Auth.js sessions; daily_maintenance deletes expired ones. Also reachable as user_sessions.';

@@ -25,36 +25,36 @@ COMMENT ON VIEW vibecraft.templates IS 'Seed name of prompt_templates; auto-upda
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.ai_providers FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.ai_providers FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.ai_providers FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.ai_providers FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.prompt_frameworks FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.prompt_frameworks FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.prompt_frameworks FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.prompt_frameworks FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Templates: public active ones readable by everyone; users write their own, which never
 -- move to another user; usage_count is the database's (column grants).
 CREATE POLICY public_or_own_read ON vibecraft.prompt_templates FOR SELECT
     USING ((is_public AND is_active)
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.prompt_templates FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.prompt_templates FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.prompt_templates FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Privileges.
 GRANT SELECT ON vibecraft.ai_providers, vibecraft.api_providers, vibecraft.prompt_frameworks,

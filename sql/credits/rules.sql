@@ -4,7 +4,7 @@
 
 -- Users read their own ledger; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS

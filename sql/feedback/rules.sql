@@ -10,37 +10,37 @@ COMMENT ON TABLE vibecraft.feedback_analytics IS 'Staff analysis of feedback: se
 -- Feedback: anyone, anon included, may send it (signed-in users only as themselves); its
 -- status, priority and answer are staff's (column grants: a sender sets none of them).
 CREATE POLICY own_or_staff_read ON vibecraft.feedback FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_submits ON vibecraft.feedback FOR INSERT
     WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+                OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_responds ON vibecraft.feedback FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE POLICY with_feedback ON vibecraft.feedback_tags FOR SELECT
     USING (feedback_id IN (SELECT f.id FROM vibecraft.feedback f));
 CREATE POLICY staff_insert ON vibecraft.feedback_tags FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_tags FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE POLICY staff_read ON vibecraft.feedback_analytics FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.feedback_categories FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.feedback_categories FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.feedback_categories FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_categories FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT SELECT ON vibecraft.feedback_categories TO vibecraft_anon;

@@ -3,34 +3,20 @@
 -- that every upgrade runs this file again (make upgrade-scripts).
 
 -- Identity and row-level-security helpers (the Rust side is src/identity/).
--- PL/pgSQL rather than SQL functions: policies call them once per statement, and
--- PL/pgSQL keeps its query plans for the session where a non-inlined SQL function
--- would plan its query again on every call.
--- Helpers that read tables are SECURITY DEFINER: they run as the extension owner, so
--- they see past RLS (no policy recursion) and answer only about the caller, whose
--- identity lives in backend memory (current_user_id) or is its role (is_service).
+-- The helpers policies call per row are native (src/identity/policy.rs): is_admin,
+-- project_ids_with_role, org_ids_with_role, owner_scope_low and owner_scope_high read
+-- the rows they need once per statement, with the tables' owner's rights (so past RLS,
+-- without policy recursion), and answer only about the caller, whose identity lives in
+-- backend memory (current_user_id) or is its role (is_service). Policies call them
+-- directly, without `(SELECT ...)`: Citus refuses subqueries in policies.
+-- The others are PL/pgSQL, which keeps its query plans for the session where a
+-- non-inlined SQL function would plan its query again on every call; those that read
+-- tables are SECURITY DEFINER.
 
 CREATE OR REPLACE FUNCTION vibecraft.is_admin()
 RETURNS boolean
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    claims jsonb;
-BEGIN
-    IF uid IS NULL OR NOT EXISTS (
-        SELECT 1 FROM vibecraft.users u
-         WHERE u.id = uid AND u.system_role = 'admin' AND u.status = 'ACTIVE' AND u.deleted_at IS NULL) THEN
-        RETURN false;
-    END IF;
-    -- A session signed in with a service API key acts as an admin only when the key
-    -- carries the admin scope: a key holds its scopes, not all of its creator's rights.
-    -- (Asked only of admins: policies call this on every statement.)
-    claims := coalesce(vibecraft.jwt_claims(), '{}');
-    RETURN NOT (claims ? 'api_key_id') OR coalesce(claims -> 'scopes', '[]') ?| ARRAY['admin', '*'];
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_is_admin';
 
 CREATE OR REPLACE FUNCTION vibecraft.current_org_id()
 RETURNS uuid
@@ -83,27 +69,8 @@ $$;
 -- it as `project_id = ANY (...)`, which an index serves.
 CREATE OR REPLACE FUNCTION vibecraft.project_ids_with_role(min_role text DEFAULT 'viewer')
 RETURNS uuid[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    rank integer := vibecraft.project_role_rank(min_role);
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN (SELECT coalesce(array_agg(p.id), '{}') FROM vibecraft.projects p);
-    END IF;
-    IF uid IS NULL THEN
-        RETURN '{}';
-    END IF;
-    RETURN (SELECT coalesce(array_agg(DISTINCT x.id), '{}') FROM (
-                SELECT p.id FROM vibecraft.projects p WHERE p.user_id = uid AND p.deleted_at IS NULL
-                UNION ALL
-                SELECT m.project_id FROM vibecraft.project_members m
-                  JOIN vibecraft.projects p ON p.id = m.project_id AND p.deleted_at IS NULL
-                 WHERE m.user_id = uid AND vibecraft.project_role_rank(m.role) >= rank) x);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_project_ids_with_role';
 
 CREATE OR REPLACE FUNCTION vibecraft.has_project_role(project_id uuid, min_role text DEFAULT 'viewer')
 RETURNS boolean
@@ -119,21 +86,8 @@ $$;
 -- for admins and the service role.
 CREATE OR REPLACE FUNCTION vibecraft.org_ids_with_role(min_role text DEFAULT 'MEMBER')
 RETURNS uuid[]
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    uid uuid := vibecraft.current_user_id();
-    rank integer := vibecraft.org_role_rank(min_role);
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN (SELECT coalesce(array_agg(o.id), '{}') FROM vibecraft.organizations o);
-    END IF;
-    RETURN (SELECT coalesce(array_agg(u.organization_id), '{}') FROM vibecraft.users u
-             WHERE u.id = uid AND u.organization_id IS NOT NULL AND u.deleted_at IS NULL
-               AND u.status = 'ACTIVE' AND vibecraft.org_role_rank(u.role) >= rank);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_org_ids_with_role';
 
 CREATE OR REPLACE FUNCTION vibecraft.has_org_role(org_id uuid, min_role text DEFAULT 'member')
 RETURNS boolean
@@ -146,35 +100,19 @@ END
 $$;
 
 -- Owner isolation for big tables: policies say
---   user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+--   user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 -- For a user both bounds are its own id (an index equality scan); for admins and the
 -- service role the full range; with no one signed in an empty range. One btree range
 -- condition, unlike `user_id = uid OR is_admin()`, which no index can serve.
 CREATE OR REPLACE FUNCTION vibecraft.owner_scope_low()
 RETURNS uuid
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN '00000000-0000-0000-0000-000000000000'::uuid;
-    END IF;
-    RETURN coalesce(vibecraft.current_user_id(), 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_owner_scope_low';
 
 CREATE OR REPLACE FUNCTION vibecraft.owner_scope_high()
 RETURNS uuid
-LANGUAGE plpgsql STABLE PARALLEL RESTRICTED
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF vibecraft.is_service() OR vibecraft.is_admin() THEN
-        RETURN 'ffffffff-ffff-ffff-ffff-ffffffffffff'::uuid;
-    END IF;
-    RETURN coalesce(vibecraft.current_user_id(), '00000000-0000-0000-0000-000000000000'::uuid);
-END
-$$;
+LANGUAGE c STABLE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'vibecraft_owner_scope_high';
 
 -- For the write rules' triggers: a statement that writes with the service role's rights,
 -- because the caller is the service role or because vibecraft's own privileged code (a
@@ -221,7 +159,7 @@ COMMENT ON FUNCTION vibecraft.current_org_id() IS 'The caller''s organization: t
 COMMENT ON FUNCTION vibecraft.project_role_rank(text) IS 'Rank of a project role: owner 4 > admin 3 > editor 2 > viewer 1; 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.org_role_rank(text) IS 'Rank of an organization role: ADMIN 3 > MANAGER 2 > MEMBER 1 (any case); 22023 for anything else.';
 COMMENT ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) IS 'Raise SQLSTATE 22023 naming the parameter, the allowed values and the value given.';
-COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY ((SELECT vibecraft.project_ids_with_role(''viewer''))::uuid[]).';
+COMMENT ON FUNCTION vibecraft.project_ids_with_role(text) IS 'Projects in which the caller holds at least min_role (owning ranks as owner); all projects for admins and the service role. For policies: project_id = ANY (vibecraft.project_ids_with_role(''viewer'')).';
 COMMENT ON FUNCTION vibecraft.has_project_role(uuid, text) IS 'Whether the caller holds at least min_role (owner > admin > editor > viewer) in the project.';
 COMMENT ON FUNCTION vibecraft.org_ids_with_role(text) IS 'Organizations in which the caller holds at least min_role (ADMIN > MANAGER > MEMBER); all for admins and the service role.';
 COMMENT ON FUNCTION vibecraft.has_org_role(uuid, text) IS 'Whether the caller holds at least min_role (ADMIN > MANAGER > MEMBER) in the organization.';

@@ -3,7 +3,7 @@
 -- that every upgrade runs this file again (make upgrade-scripts).
 
 -- Log archives: admins read them; maintenance (the service role) writes them.
-CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING ((SELECT vibecraft.is_admin()));
+CREATE POLICY admin_read ON vibecraft.admin_logs_archive FOR SELECT USING (vibecraft.is_admin());
 
 COMMENT ON TABLE vibecraft.error_logs IS 'Errors reported by the applications.';
 COMMENT ON TABLE vibecraft.performance_metrics IS 'Performance measurements reported by the applications.';
@@ -13,35 +13,35 @@ COMMENT ON TABLE vibecraft.admin_logs_archive IS 'admin_logs rows moved here by 
 
 -- Admin actions: staff read them; admins record their own (admin_user_id is theirs).
 CREATE POLICY staff_read ON vibecraft.admin_logs FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY admin_records ON vibecraft.admin_logs FOR INSERT
-    WITH CHECK (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND admin_user_id = (SELECT vibecraft.current_user_id()));
+    WITH CHECK ((vibecraft.is_service() OR vibecraft.is_admin()) AND admin_user_id = vibecraft.current_user_id());
 
 -- Error reports: anyone, anon included, reports them (signed-in users only as
 -- themselves, and only about projects they can see: a hidden project then answers as a
 -- missing one does); resolution is staff's (column grants). Performance metrics: signed-in users.
 CREATE POLICY own_or_staff_read ON vibecraft.error_logs FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_reports ON vibecraft.error_logs FOR INSERT
     WITH CHECK ((user_id IS NULL
-                 OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
+                 OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('viewer'))));
 CREATE POLICY staff_resolves ON vibecraft.error_logs FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_read ON vibecraft.performance_metrics FOR SELECT
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY anyone_reports ON vibecraft.performance_metrics FOR INSERT
     WITH CHECK (user_id IS NULL
-                OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+                OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Activity: users read and record their own.
 CREATE POLICY own_rows ON vibecraft.user_activity FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.user_activity FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[])));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('viewer'))));
 
 
 -- Privileges.

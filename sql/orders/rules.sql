@@ -209,14 +209,14 @@ COMMENT ON FUNCTION vibecraft.cleanup_expired_downloads() IS
 -- status along the flow above (the only column they may change directly). Payments
 -- change through refund_payment or the service role; downloads through record_download.
 CREATE POLICY own_read ON vibecraft.orders FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY staff_update ON vibecraft.orders FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY own_read ON vibecraft.payments FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_rows ON vibecraft.downloads FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 COMMENT ON TABLE vibecraft.orders IS 'Orders (Creo): pending -> processing -> completed | failed | cancelled; failed and cancelled ones refund their credits once.';
 COMMENT ON TABLE vibecraft.payments IS 'Stripe payments of orders; refund_amount can never exceed amount (refund_payment).';

@@ -17,14 +17,14 @@ SELECT id, id AS user_id, organization_id, email, full_name, display_name, avata
 -- Organizations: members read; an organization ADMIN renames it and edits its settings;
 -- its tier, limits and feature flags are billing, the service role's (column grants).
 CREATE POLICY member_read ON vibecraft.organizations FOR SELECT
-    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY org_admin_update ON vibecraft.organizations FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
-    WITH CHECK (id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
+    USING (id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id = ANY (vibecraft.org_ids_with_role('ADMIN')));
 CREATE POLICY staff_insert ON vibecraft.organizations FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.organizations FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 -- Only staff deletes an organization, softly too.
 CREATE OR REPLACE FUNCTION vibecraft.guard_organization_update()
@@ -51,23 +51,23 @@ CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.o
 -- (guard_user_update); the address changes only through the auth backend (the service
 -- role), and a changed address loses its verification.
 CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
-    USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[]));
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY self_insert ON vibecraft.users FOR INSERT
-    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND ((SELECT vibecraft.is_admin())
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (vibecraft.is_admin()
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
                          AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
                          AND subscription_plan = 'free' AND subscription_status = 'active'
                          AND (email IS NULL
-                              OR lower(email) = lower((SELECT vibecraft.jwt_claims()) ->> 'email')))));
+                              OR lower(email) = lower(vibecraft.jwt_claims() ->> 'email')))));
 CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
-    USING (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]))
-    WITH CHECK (id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('ADMIN'))::uuid[]));
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')));
 CREATE POLICY staff_delete ON vibecraft.users FOR DELETE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_user_update()
 RETURNS trigger
@@ -116,25 +116,25 @@ CREATE OR REPLACE TRIGGER guard_user_update
     FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
 
 CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.user_preferences FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.user_preferences FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.user_preferences FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE POLICY public_or_own_read ON vibecraft.saved_searches FOR SELECT
     USING (is_public
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_insert ON vibecraft.saved_searches FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.saved_searches FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- What each table and view is for, so that `\d+` in psql explains the schema.
 -- (Functions carry their comments next to their definitions.)

@@ -29,17 +29,17 @@ SELECT * FROM vibecraft.project_prompts
 -- plain UPDATE (column grants).
 CREATE POLICY visible ON vibecraft.projects FOR SELECT
     USING (is_public
-           OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY owner_insert ON vibecraft.projects FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
                 AND (organization_id IS NULL
-                     OR organization_id = ANY ((SELECT vibecraft.org_ids_with_role('MEMBER'))::uuid[])));
+                     OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))));
 CREATE POLICY editor_update ON vibecraft.projects FOR UPDATE
-    USING (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY owner_delete ON vibecraft.projects FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_project_update()
 RETURNS trigger
@@ -67,13 +67,13 @@ CREATE OR REPLACE TRIGGER guard_project_update BEFORE UPDATE ON vibecraft.projec
 -- project admin changes roles and removes members, anyone may leave; the owner's
 -- membership stays as long as the project does (guard_project_member).
 CREATE POLICY member_read ON vibecraft.project_members FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY admin_update ON vibecraft.project_members FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('admin')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('admin')));
 CREATE POLICY admin_remove_or_leave ON vibecraft.project_members FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
-           OR user_id = (SELECT vibecraft.current_user_id()));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('admin'))
+           OR user_id = vibecraft.current_user_id());
 
 CREATE OR REPLACE FUNCTION vibecraft.guard_project_member()
 RETURNS trigger
@@ -107,12 +107,12 @@ CREATE OR REPLACE TRIGGER guard_project_member BEFORE INSERT OR UPDATE OR DELETE
 -- Invitations: a project's admin invites someone with a role; the invitee sees it and
 -- accepts it (or declines: deletes it); the admin may withdraw it.
 CREATE POLICY invitee_or_admin_read ON vibecraft.project_invitations FOR SELECT
-    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (user_id = vibecraft.current_user_id() OR project_id = ANY (vibecraft.project_ids_with_role('admin')));
 CREATE POLICY admin_invites ON vibecraft.project_invitations FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[])
-                AND invited_by = (SELECT vibecraft.current_user_id()) AND user_id <> invited_by);
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('admin'))
+                AND invited_by = vibecraft.current_user_id() AND user_id <> invited_by);
 CREATE POLICY invitee_or_admin_delete ON vibecraft.project_invitations FOR DELETE
-    USING (user_id = (SELECT vibecraft.current_user_id()) OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('admin'))::uuid[]));
+    USING (user_id = vibecraft.current_user_id() OR project_id = ANY (vibecraft.project_ids_with_role('admin')));
 
 CREATE OR REPLACE FUNCTION vibecraft.accept_project_invitation(project uuid)
 RETURNS text
@@ -172,51 +172,51 @@ COMMENT ON FUNCTION vibecraft.add_project_owner() IS 'Trigger: the creator of a 
 -- Prompts: one's own, plus those of projects one can view; written into a project one
 -- edits, never moved to another project or user afterwards.
 CREATE POLICY own_or_project_read ON vibecraft.prompt_history FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-           OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY own_insert ON vibecraft.prompt_history FOR INSERT
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
-                AND (project_id IS NULL OR project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])));
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (project_id IS NULL OR project_id = ANY (vibecraft.project_ids_with_role('editor'))));
 CREATE POLICY own_update ON vibecraft.prompt_history FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.prompt_history FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_knowledge FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_knowledge FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY editor_update ON vibecraft.project_knowledge FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_knowledge FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_settings FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_settings FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_update ON vibecraft.project_settings FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_settings FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Project content: viewers read, editors write (as themselves).
 CREATE POLICY viewer_read ON vibecraft.project_components FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_components FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND (user_id IS NULL OR user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND (user_id IS NULL OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()));
 CREATE POLICY editor_update ON vibecraft.project_components FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_components FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 COMMENT ON TABLE vibecraft.projects IS 'Projects owned by a user (and optionally an organization); public ones are readable by anyone.';
 COMMENT ON TABLE vibecraft.project_members IS 'Who else works on a project, with a role: owner > admin > editor > viewer. Also reachable as collaborators.';

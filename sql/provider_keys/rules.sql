@@ -11,12 +11,12 @@
 -- them; a key is saved only through save_provider_key, which checks and encrypts it,
 -- and validation is the service role's.
 CREATE POLICY own_read ON vibecraft.api_configurations FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_update ON vibecraft.api_configurations FOR UPDATE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()))
-    WITH CHECK (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY own_delete ON vibecraft.api_configurations FOR DELETE
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Associated data that binds a provider key's ciphertext to its row's owner and provider.
 CREATE OR REPLACE FUNCTION vibecraft.provider_key_binding(user_id uuid, provider text)

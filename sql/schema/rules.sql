@@ -4,11 +4,11 @@
 -- users add, and the schema's privileges. Re-runnable: every upgrade runs it again.
 --
 -- Shorthands the rooms' policies use (each helper runs once per statement as an InitPlan):
---   own(col)   col BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high())
+--   own(col)   col BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 --              the caller's own rows; every row for admins and the service role
---   project(r) project_id = ANY ((SELECT vibecraft.project_ids_with_role(r))::uuid[])
---   org(r)     organization_id = ANY ((SELECT vibecraft.org_ids_with_role(r))::uuid[])
---   staff      (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())
+--   project(r) project_id = ANY (vibecraft.project_ids_with_role(r))
+--   org(r)     organization_id = ANY (vibecraft.org_ids_with_role(r))
+--   staff      vibecraft.is_service() OR vibecraft.is_admin()
 -- Superusers and the table owner bypass row-level security, as always.
 
 -- Soft delete: whoever may delete a row sets deleted_at (through PostgREST a PATCH).
@@ -56,14 +56,14 @@ BEGIN
             EXECUTE pg_catalog.format(
                 'CREATE POLICY hide_soft_deleted ON %s AS RESTRICTIVE FOR SELECT USING '
                 '(deleted_at IS NULL OR deleted_at = pg_catalog.now() '
-                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                'OR vibecraft.is_service() OR vibecraft.is_admin())', t);
             -- ... and frozen: an UPDATE does not reach them (a blind UPDATE, with no WHERE
             -- clause to apply the SELECT policies, included).
             EXECUTE pg_catalog.format(
                 'CREATE POLICY soft_deleted_frozen ON %s AS RESTRICTIVE FOR UPDATE USING '
-                '(deleted_at IS NULL OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) '
+                '(deleted_at IS NULL OR vibecraft.is_service() OR vibecraft.is_admin()) '
                 'WITH CHECK (deleted_at IS NULL OR deleted_at = pg_catalog.now() '
-                'OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))', t);
+                'OR vibecraft.is_service() OR vibecraft.is_admin())', t);
             EXECUTE pg_catalog.format(
                 'CREATE OR REPLACE TRIGGER stamp_soft_delete BEFORE UPDATE OF deleted_at ON %s '
                 'FOR EACH ROW EXECUTE FUNCTION vibecraft.stamp_soft_delete()', t);

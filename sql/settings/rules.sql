@@ -12,14 +12,14 @@ COMMENT ON VIEW vibecraft.system_config IS 'Seed name of system_settings; auto-u
 
 -- Settings: public ones readable by everyone, the rest by staff; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
-CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT USING (is_public OR (SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+CREATE POLICY public_or_staff_read ON vibecraft.system_settings FOR SELECT USING (is_public OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_insert ON vibecraft.system_settings FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.system_settings FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.system_settings FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT SELECT ON vibecraft.system_settings, vibecraft.system_config TO vibecraft_anon;

@@ -44,10 +44,10 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
 
 -- Statistics totals: users read their own; the triggers in stats.sql keep them.
 CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 -- Statistics. get_user_stats reads running totals (users.credits_spent, kept by
 -- deduct_credits; user_stat_totals and user_provider_totals, kept by the statement-level

@@ -79,26 +79,26 @@ COMMENT ON VIEW vibecraft.audio_recordings IS 'Seed name of project_assets (audi
 -- path under another user's prefix can never be claimed), and edit or delete them; an
 -- asset never moves to another user, project or bucket by a plain UPDATE.
 CREATE POLICY viewer_read ON vibecraft.project_assets FOR SELECT
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('viewer'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('viewer')));
 CREATE POLICY editor_insert ON vibecraft.project_assets FOR INSERT
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[])
-                AND user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor'))
+                AND user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 CREATE POLICY editor_update ON vibecraft.project_assets FOR UPDATE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]))
-    WITH CHECK (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')))
+    WITH CHECK (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 CREATE POLICY editor_delete ON vibecraft.project_assets FOR DELETE
-    USING (project_id = ANY ((SELECT vibecraft.project_ids_with_role('editor'))::uuid[]));
+    USING (project_id = ANY (vibecraft.project_ids_with_role('editor')));
 
 -- Reference data: readable by everyone, anon included; staff (admins) add and edit rows,
 -- and delete those users added (the installed rows, is_system, stay).
 CREATE POLICY everyone_read ON vibecraft.storage_buckets FOR SELECT USING (true);
 CREATE POLICY staff_insert ON vibecraft.storage_buckets FOR INSERT
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_update ON vibecraft.storage_buckets FOR UPDATE
-    USING ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()))
-    WITH CHECK ((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin()));
+    USING (vibecraft.is_service() OR vibecraft.is_admin())
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.storage_buckets FOR DELETE
-    USING (((SELECT vibecraft.is_service()) OR (SELECT vibecraft.is_admin())) AND NOT is_system);
+    USING ((vibecraft.is_service() OR vibecraft.is_admin()) AND NOT is_system);
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.verify_signed_url(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;

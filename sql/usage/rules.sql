@@ -13,7 +13,7 @@ SELECT id, user_id, project_id, api_key_id, provider, model, endpoint, prompt_to
 -- their own; rows are written by log_api_usage (which checks the project and user) or
 -- the service role, never directly by a user.
 CREATE POLICY own_read ON vibecraft.api_usage_logs FOR SELECT
-    USING (user_id BETWEEN (SELECT vibecraft.owner_scope_low()) AND (SELECT vibecraft.owner_scope_high()));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
 CREATE OR REPLACE FUNCTION vibecraft.log_api_usage(
     provider text,

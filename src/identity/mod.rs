@@ -15,6 +15,7 @@
 
 pub mod jwt;
 pub mod nodes;
+pub mod policy;
 
 use crate::errors::{invalid_parameter, raise};
 use crate::settings;
@@ -68,10 +69,17 @@ pub fn establish(
     }
 }
 
-/// The identity of this transaction: established here, or (on a Citus worker) the one
-/// the coordinator propagated.
-pub fn current() -> Option<Identity> {
-    CURRENT.with(|c| c.borrow().clone()).or_else(nodes::propagated)
+/// `f` applied to the identity of this transaction (established here, or on a Citus
+/// worker the one the coordinator propagated), without copying it: policies ask per
+/// row, and an Identity carries its claims.
+pub fn with_identity<T>(f: impl FnOnce(&Identity) -> T) -> Option<T> {
+    let mut f = Some(f);
+    let here = CURRENT.with(|c| c.borrow().as_ref().map(|i| (f.take().expect("called once"))(i)));
+    match (here, f) {
+        (Some(answer), _) => Some(answer),
+        (None, Some(f)) => nodes::propagated_with(f),
+        (None, None) => None,
+    }
 }
 
 unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _arg: *mut std::ffi::c_void) {
@@ -82,6 +90,7 @@ unsafe extern "C-unwind" fn on_transaction_end(event: pg_sys::XactEvent::Type, _
     ) {
         CURRENT.with(|c| *c.borrow_mut() = None);
         SIGNED_OUT.with(|s| s.borrow_mut().clear());
+        policy::forget();
     }
 }
 
@@ -94,6 +103,9 @@ unsafe extern "C-unwind" fn on_subtransaction_end(
     if event != pg_sys::SubXactEvent::SUBXACT_EVENT_ABORT_SUB {
         return;
     }
+    // What the policies were told may rest on rows the savepoint wrote (its snapshot
+    // changes too, when it wrote any; this does not depend on that).
+    policy::forget();
     // An identity established inside a rolled-back savepoint is rolled back with it.
     CURRENT.with(|c| {
         let mut c = c.borrow_mut();
@@ -134,19 +146,41 @@ fn setting(name: &CStr) -> Option<String> {
     }
 }
 
-/// The PostgREST/Supabase request claims, when a superuser said to trust them.
-fn trusted_request_claims() -> Option<serde_json::Value> {
+thread_local! {
+    /// The request claims last parsed, with the setting's text they came from: policies
+    /// ask per row, and the text changes once per request.
+    static REQUEST_CLAIMS: RefCell<Option<(Vec<u8>, Option<serde_json::Value>)>> = const { RefCell::new(None) };
+}
+
+/// `f` applied to the PostgREST/Supabase request claims, when a superuser said to trust them.
+fn with_request_claims<T>(f: impl FnOnce(&serde_json::Value) -> T) -> Option<T> {
     if !settings::TRUST_REQUEST_CLAIMS.get() {
         return None;
     }
-    if let Some(claims) = setting(c"request.jwt.claims") {
-        return serde_json::from_str(&claims).ok();
-    }
-    // PostgREST before 9 set one setting per claim.
-    setting(c"request.jwt.claim.sub").map(|sub| {
+    // SAFETY: GetConfigOption with missing_ok returns NULL or a string PostgreSQL owns,
+    // read here before anything can change the setting.
+    let text = unsafe {
+        let value = pg_sys::GetConfigOption(c"request.jwt.claims".as_ptr(), true, false);
+        (!value.is_null()).then(|| CStr::from_ptr(value).to_bytes()).filter(|t| !t.is_empty())
+    };
+    let Some(text) = text else {
+        // PostgREST before 9 set one setting per claim.
+        let sub = setting(c"request.jwt.claim.sub")?;
         let role = setting(c"request.jwt.claim.role");
-        serde_json::json!({ "sub": sub, "role": role })
+        return Some(f(&serde_json::json!({ "sub": sub, "role": role })));
+    };
+    REQUEST_CLAIMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.as_ref().is_none_or(|(seen, _)| seen.as_slice() != text) {
+            *cache = Some((text.to_vec(), serde_json::from_slice(text).ok()));
+        }
+        cache.as_ref().and_then(|(_, claims)| claims.as_ref()).map(f)
     })
+}
+
+/// The request claims, copied (jwt_claims()).
+fn trusted_request_claims() -> Option<serde_json::Value> {
+    with_request_claims(serde_json::Value::clone)
 }
 
 /// A uuid claim: 32 hex digits, hyphens anywhere ignored (so only the plain form is
@@ -158,18 +192,35 @@ pub fn parse_uuid(value: &str) -> Option<pgrx::Uuid> {
 
 /// The calling user's id, by the rules at the top of this module.
 pub fn current_user() -> Option<pgrx::Uuid> {
-    if let Some(identity) = current() {
-        return Some(identity.user_id);
+    if let Some(user) = with_identity(|i| i.user_id) {
+        return Some(user);
     }
-    trusted_request_claims().and_then(|c| c.get("sub")?.as_str().and_then(parse_uuid))
+    with_request_claims(|c| c.get("sub")?.as_str().and_then(parse_uuid)).flatten()
 }
 
-/// The `role` claim of the caller's token, if any.
-fn token_role() -> Option<String> {
-    if let Some(identity) = current() {
-        return identity.role;
+/// Whether the `role` claim of the caller's token is `role`.
+fn token_role_is(role: &str) -> bool {
+    if let Some(is) = with_identity(|i| i.role.as_deref() == Some(role)) {
+        return is;
     }
-    trusted_request_claims().and_then(|c| c.get("role")?.as_str().map(str::to_string))
+    with_request_claims(|c| c.get("role").and_then(|r| r.as_str()) == Some(role)).unwrap_or(false)
+}
+
+/// Whether the caller signed in with a service API key that lacks the admin (or `*`)
+/// scope: such a key does not carry its creator's admin rights.
+pub fn key_lacks_admin_scope() -> bool {
+    fn lacks(claims: &serde_json::Value) -> bool {
+        // As jsonb's `claims ? 'api_key_id'` and `scopes ?| ARRAY['admin', '*']`.
+        let admin = |s: &str| s == "admin" || s == "*";
+        claims.get("api_key_id").is_some()
+            && !match claims.get("scopes") {
+                Some(serde_json::Value::Array(scopes)) => scopes.iter().any(|s| s.as_str().is_some_and(admin)),
+                Some(serde_json::Value::Object(scopes)) => scopes.keys().any(|s| admin(s)),
+                Some(serde_json::Value::String(scope)) => admin(scope),
+                _ => false,
+            }
+    }
+    with_identity(|i| lacks(&i.claims)).or_else(|| with_request_claims(lacks)).unwrap_or(false)
 }
 
 /// Whether the client acts as the backend: its role (login or SET ROLE, not a
@@ -181,7 +232,7 @@ pub fn caller_is_service() -> bool {
         let service = pg_sys::get_role_oid(c"vibecraft_service".as_ptr(), true);
         service != pg_sys::InvalidOid && pg_sys::has_privs_of_role(pg_sys::GetOuterUserId(), service)
     };
-    by_role || token_role().as_deref() == Some("service_role")
+    by_role || token_role_is("service_role")
 }
 
 /// `vibecraft.current_user_id()`: the calling user, or NULL when no one signed in.
@@ -193,17 +244,17 @@ fn current_user_id() -> Option<pgrx::Uuid> {
 /// `vibecraft.jwt_claims()`: the verified claims of the caller's token, or NULL.
 #[pg_extern(stable, parallel_restricted)]
 fn jwt_claims() -> Option<JsonB> {
-    current().map(|i| JsonB(i.claims)).or_else(|| trusted_request_claims().map(JsonB))
+    with_identity(|i| JsonB(i.claims.clone())).or_else(|| trusted_request_claims().map(JsonB))
 }
 
 /// `vibecraft.current_org_claim()`: the organization named by the caller's token.
 /// (current_org_id() in SQL falls back to the user's own organization.)
 #[pg_extern(stable, parallel_restricted)]
 fn current_org_claim() -> Option<pgrx::Uuid> {
-    if let Some(identity) = current() {
-        return identity.organization_id;
+    if let Some(organization) = with_identity(|i| i.organization_id) {
+        return organization;
     }
-    trusted_request_claims().and_then(|c| jwt::organization_claim(&c))
+    with_request_claims(jwt::organization_claim).flatten()
 }
 
 /// `vibecraft.is_service()`: whether the caller acts as the backend (see caller_is_service).
@@ -228,14 +279,9 @@ fn sign_out() -> bool {
     was_signed_in
 }
 
-/// `vibecraft.is_admin()` for the caller (PL/pgSQL, in sql/identity/rules.sql).
+/// `vibecraft.is_admin()` for the caller (policy.rs).
 fn caller_is_admin() -> bool {
-    // A read-only SPI call: Spi::get_one would take a transaction id, which a read
-    // replica cannot give (it refuses with XX000).
-    Spi::connect(|c| c.select("SELECT vibecraft.is_admin()", Some(1), &[])?.first().get_one::<bool>())
-        .ok()
-        .flatten()
-        .unwrap_or(false)
+    policy::caller_is_admin()
 }
 
 /// A user may act for itself; the service role and admins for anyone.

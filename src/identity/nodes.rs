@@ -192,16 +192,16 @@ thread_local! {
     static VERIFIED: RefCell<Option<Verified>> = const { RefCell::new(None) };
 }
 
-/// The identity a coordinator propagated to this backend, verified; None when the setting
-/// is empty (always, on a single server).
-pub fn propagated() -> Option<Identity> {
+/// `f` applied to the identity a coordinator propagated to this backend, verified; None
+/// when the setting is empty (always, on a single server).
+pub fn propagated_with<T>(f: impl FnOnce(&Identity) -> T) -> Option<T> {
     settings::with_configured(&settings::NODE_IDENTITY, |value| {
         let value = std::str::from_utf8(value?).unwrap_or_else(|_| refuse("not a signed identity"));
-        Some(verified(value))
+        Some(verified(value, f))
     })
 }
 
-fn verified(value: &str) -> Identity {
+fn verified<T>(value: &str, f: impl FnOnce(&Identity) -> T) -> T {
     let cached = VERIFIED.with(|v| v.borrow().as_ref().is_some_and(|v| v.text == value));
     if !cached {
         let (identity, binding, exp) = verify_signature(value);
@@ -213,10 +213,10 @@ fn verified(value: &str) -> Identity {
         VERIFIED.with(|v| *v.borrow_mut() = Some(verified));
     }
     // Copied out, so that no borrow is held when an error is raised.
-    let (identity, gpid, role, exp) = VERIFIED.with(|v| {
+    let (gpid, role, exp) = VERIFIED.with(|v| {
         let v = v.borrow();
         let v = v.as_ref().expect("verified above");
-        (v.identity.clone(), v.gpid, v.role, v.exp)
+        (v.gpid, v.role, v.exp)
     });
     if connection_gpid() != Some(gpid) {
         refuse("the signed identity belongs to another session");
@@ -232,7 +232,7 @@ fn verified(value: &str) -> Identity {
     if exp > now + MAX_SECONDS + 60 {
         refuse("the signed identity claims a longer life than a coordinator signs for");
     }
-    identity
+    VERIFIED.with(|v| f(&v.borrow().as_ref().expect("verified above").identity))
 }
 
 /// The signature and the payload (the parts that do not depend on the connection).

@@ -435,3 +435,95 @@ fn a_node_identity_set_by_hand_is_verified_not_trusted() {
     let planted = db.superuser().batch_execute(&format!("ALTER DATABASE {} SET vibecraft.node_identity = 'v1.x.y'", db.name));
     assert_eq!(sqlstate(planted), "42501");
 }
+
+/// The policies' helpers read what they need once per statement and keep it in memory:
+/// a membership granted or revoked by another transaction counts from the next statement
+/// on, a project created in this transaction at once, and one rolled back with its
+/// savepoint is forgotten.
+#[test]
+fn policy_helpers_follow_every_change_statement_by_statement() {
+    let db = TestDb::new("id_policy_answers");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let project: String = su
+        .query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Erin only') RETURNING id::text", &[&ERIN])
+        .unwrap()
+        .get(0);
+    let sees = |tx: &mut postgres::Transaction<'_>, role: &str| -> bool {
+        let sql = format!("SELECT '{project}'::uuid = ANY (vibecraft.project_ids_with_role('{role}'))");
+        tx.query_one(&sql, &[]).unwrap().get(0)
+    };
+    let rows = |tx: &mut postgres::Transaction<'_>| count(tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'"));
+
+    let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
+    let mut tx = signed_in(&mut mia, MIA);
+    assert!(!sees(&mut tx, "viewer"));
+    assert_eq!(rows(&mut tx), 0);
+    // Granted by another transaction: Mia's next statement sees it.
+    su.execute(
+        "INSERT INTO vibecraft.project_members (project_id, user_id, role) VALUES ($1::text::uuid, $2::text::uuid, 'viewer')",
+        &[&project, &MIA],
+    )
+    .unwrap();
+    assert!(sees(&mut tx, "viewer"));
+    assert!(!sees(&mut tx, "editor"), "a viewer is no editor");
+    assert_eq!(rows(&mut tx), 1);
+    // Raised, then revoked.
+    su.execute("UPDATE vibecraft.project_members SET role = 'editor' WHERE project_id = $1::text::uuid", &[&project]).unwrap();
+    assert!(sees(&mut tx, "editor"));
+    su.execute("DELETE FROM vibecraft.project_members WHERE project_id = $1::text::uuid", &[&project]).unwrap();
+    assert!(!sees(&mut tx, "viewer"));
+    assert_eq!(rows(&mut tx), 0);
+
+    // Mia's own project, created in a savepoint: hers at once, forgotten with the savepoint.
+    tx.batch_execute("SAVEPOINT s").unwrap();
+    let own: String =
+        tx.query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Mia draft') RETURNING id::text", &[&MIA])
+            .unwrap()
+            .get(0);
+    let owns = |tx: &mut postgres::Transaction<'_>| -> bool {
+        tx.query_one(&format!("SELECT '{own}'::uuid = ANY (vibecraft.project_ids_with_role('owner'))"), &[]).unwrap().get(0)
+    };
+    assert!(owns(&mut tx));
+    tx.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    assert!(!owns(&mut tx), "a project rolled back with its savepoint is still counted");
+    tx.commit().unwrap();
+
+    // Admin rights end with the users row that grants them, from the next statement on.
+    let mut tx = signed_in(&mut mia, MIA);
+    assert!(!tx.query_one("SELECT vibecraft.is_admin()", &[]).unwrap().get::<_, bool>(0));
+    su.execute("UPDATE vibecraft.users SET system_role = 'admin' WHERE id = $1::text::uuid", &[&MIA]).unwrap();
+    assert!(tx.query_one("SELECT vibecraft.is_admin()", &[]).unwrap().get::<_, bool>(0));
+    assert_eq!(rows(&mut tx), 1, "an admin sees every project");
+    su.execute("UPDATE vibecraft.users SET status = 'SUSPENDED' WHERE id = $1::text::uuid", &[&MIA]).unwrap();
+    assert!(!tx.query_one("SELECT vibecraft.is_admin()", &[]).unwrap().get::<_, bool>(0));
+    assert_eq!(rows(&mut tx), 0);
+    // An unknown role is refused, as ever.
+    assert_eq!(sqlstate(tx.query_one("SELECT vibecraft.project_ids_with_role('boss')", &[])), "22023");
+}
+
+/// Policies call their helpers directly, so that Citus can push them down to the workers
+/// (it refuses subqueries in the policies of distributed tables). The four that still
+/// look up another table are named here, to be rewritten before their tables are
+/// distributed (docs/scale-out.md).
+#[test]
+fn policies_have_no_subqueries_but_the_four_known_ones() {
+    let db = TestDb::new("id_policy_forms");
+    let mut su = db.superuser();
+    let with_subqueries: Vec<String> = su
+        .query(
+            "SELECT tablename || '.' || policyname FROM pg_policies
+              WHERE schemaname = 'vibecraft'
+                AND (coalesce(qual, '') ~* '\\mselect\\M' OR coalesce(with_check, '') ~* '\\mselect\\M')
+              ORDER BY 1",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        with_subqueries,
+        ["canvases.owner_insert", "canvases.owner_or_manager_write", "executions.member_run", "feedback_tags.with_feedback"]
+    );
+}
