@@ -28,8 +28,8 @@ CREATE TRIGGER t AFTER INSERT OR UPDATE OR DELETE ON public.bench_audit_plpgsql 
 VACUUM ANALYZE;
 
 -- Realistic volume: 1,000 users with 100 prompts each (100,000 rows).
-INSERT INTO vibecraft.users (id, email, credits)
-SELECT ('b0000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'bench' || g || '@example.com', 0
+INSERT INTO vibecraft.users (id, email)
+SELECT ('b0000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'bench' || g || '@example.com'
   FROM generate_series(1, 1000) g;
 INSERT INTO vibecraft.prompt_history (user_id, user_input, tokens_used, provider, model)
 SELECT ('b0000000-0000-4000-8000-' || lpad((g % 1000 + 1)::text, 12, '0'))::uuid,
@@ -68,13 +68,15 @@ INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason)
 SELECT ('b0000000-0000-4000-8000-' || lpad(u::text, 12, '0'))::uuid,
        CASE WHEN s = 0 THEN 1000000000 ELSE -1 END, 1000000000 - s, CASE WHEN s = 0 THEN 'grant' ELSE 'spend' END
   FROM generate_series(1, 1000) u, generate_series(0, 99) s;
-UPDATE vibecraft.users SET credits = 1000000000 - 99, credits_spent = 99 WHERE email LIKE 'bench%@example.com';
+UPDATE vibecraft.credit_balances b SET credits = 1000000000 - 99, credits_spent = 99
+  FROM vibecraft.users u WHERE u.id = b.user_id AND u.email LIKE 'bench%@example.com';
 -- The peer's tables get the same users and history.
 INSERT INTO public.peer_user_profiles (id, email, credits)
-SELECT id, email, credits FROM vibecraft.users WHERE email LIKE 'bench%@example.com';
+SELECT u.id, u.email, b.credits FROM vibecraft.users u JOIN vibecraft.credit_balances b ON b.user_id = u.id
+ WHERE u.email LIKE 'bench%@example.com';
 INSERT INTO public.peer_credit_transactions (user_id, amount, balance_after, reason, created_at)
 SELECT user_id, amount, balance_after, reason, created_at FROM vibecraft.credit_ledger;
-ANALYZE vibecraft.credit_ledger, vibecraft.users, public.peer_user_profiles, public.peer_credit_transactions;
+ANALYZE vibecraft.credit_ledger, vibecraft.users, vibecraft.credit_balances, public.peer_user_profiles, public.peer_credit_transactions;
 
 -- Rate limits at limit 1,000 per hour, each of 100 bench users already at its limit,
 -- for vibecraft (shared memory) and for the peer (events in a table), so that both
@@ -92,7 +94,8 @@ SELECT count(*) FILTER (WHERE vibecraft.check_rate_limit(('b0000000-0000-4000-80
 -- user gets 100,000 ledger rows and 10,000 prompts. Rows written directly, so the
 -- running totals are rebuilt afterwards, as after any bulk load.
 \i bench/peers/stats.sql
-INSERT INTO vibecraft.users (id, email, credits) VALUES ('b1000000-0000-4000-8000-000000000001', 'heavy@example.com', 1000000 - 99999);
+INSERT INTO vibecraft.users (id, email) VALUES ('b1000000-0000-4000-8000-000000000001', 'heavy@example.com');
+UPDATE vibecraft.credit_balances SET credits = 1000000 - 99999 WHERE user_id = 'b1000000-0000-4000-8000-000000000001';
 INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason)
 SELECT 'b1000000-0000-4000-8000-000000000001', CASE WHEN s = 0 THEN 1000000 ELSE -1 END, 1000000 - s, 'bench'
   FROM generate_series(0, 99999) s;

@@ -89,12 +89,13 @@ BEGIN
     FOR t IN SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'snapshot'::regnamespace ORDER BY 1 LOOP
         -- Columns the upgrade rewrites on purpose are left out: 0.2.0 gives installed
         -- reference rows fixed ids, and the rows referring to them follow (the integrity
-        -- check below proves every reference still resolves).
+        -- check below proves every reference still resolves); users.credits moves to
+        -- credit_balances (the integrity check proves every balance equals its ledger).
         SELECT string_agg(format('%I', a.attname), ', ' ORDER BY a.attnum) INTO cols
           FROM pg_attribute a WHERE a.attrelid = format('snapshot.%I', t.relname)::regclass AND a.attnum > 0
            AND (t.relname, a.attname) NOT IN (('ai_providers', 'id'), ('prompt_frameworks', 'id'),
                 ('feedback_categories', 'id'), ('storage_buckets', 'id'), ('system_settings', 'id'),
-                ('feedback', 'category_id'), ('project_assets', 'bucket_id'));
+                ('feedback', 'category_id'), ('project_assets', 'bucket_id'), ('users', 'credits'));
         EXECUTE format('SELECT count(*) FROM (SELECT %s FROM snapshot.%I EXCEPT ALL SELECT %s FROM vibecraft.%I) x',
                        cols, t.relname, cols, t.relname) INTO n;
         IF n > 0 THEN report := report || format('%s: %s; ', t.relname, n); END IF;

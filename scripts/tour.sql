@@ -5,8 +5,9 @@ SELECT key, value FROM jsonb_each(vibecraft.health_check())
  WHERE key IN ('extension_installed', 'jwt_secret_configured', 'keyring_configured', 'in_shared_preload_libraries')
  ORDER BY key;
 -- The demo organizations and their users (ValueCanvas's seed).
-SELECT o.name AS organization, o.tier, u.email, u.role, u.credits
+SELECT o.name AS organization, o.tier, u.email, u.role, b.credits
   FROM vibecraft.organizations o JOIN vibecraft.users u ON u.organization_id = o.id
+  JOIN vibecraft.credit_balances b ON b.user_id = u.id
  ORDER BY o.name, u.email;
 -- Creo's dashboard view, one row per user.
 SELECT email, credits, total_orders, total_spent, projects_owned, prompts, active_api_keys

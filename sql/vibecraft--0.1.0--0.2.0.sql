@@ -12,15 +12,6 @@
 -- and audit trail are untouched.
 SET LOCAL session_replication_role = replica;
 
--- users.credits_spent, backfilled from the ledger.
-ALTER TABLE vibecraft.users
-    ADD COLUMN credits_spent bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0);
-UPDATE vibecraft.users u
-   SET credits_spent = s.spent
-  FROM (SELECT l.user_id, -sum(l.amount) AS spent FROM vibecraft.credit_ledger l
-         WHERE l.amount < 0 GROUP BY l.user_id) s
- WHERE s.user_id = u.id;
-
 -- users' enum-like CHECKs in the compact form of people/tables.sql (same rules, same
 -- names), without a scan under an exclusive lock: added NOT VALID, then validated.
 ALTER TABLE vibecraft.users
@@ -98,6 +89,22 @@ UPDATE vibecraft.ai_providers SET id = md5('vibecraft.ai_providers:' || name)::u
 
 -- @since 0.2.0
 UPDATE vibecraft.prompt_frameworks SET id = md5('vibecraft.prompt_frameworks:' || name)::uuid WHERE is_system;
+
+-- Each user's balance, in a narrow row of its own rather than in the wide users row:
+-- deduct_credits updates it on every call, and a narrow row with two CHECKs, no
+-- indexed column but its key and free room on its page (fillfactor) is a cheap HOT
+-- update; on a Citus cluster it lives with the user's ledger (docs/scale-out.md).
+-- Opened for every user when the user is created (sql/credits/rules.sql).
+-- credits_spent: lifetime credits spent, kept by deduct_credits in the same statement
+-- (lifetime credits added = credits + credits_spent), so statistics need no ledger scan.
+-- @since 0.2.0
+CREATE TABLE vibecraft.credit_balances (
+    user_id       uuid PRIMARY KEY REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    credits       integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
+    credits_spent bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    updated_at    timestamptz NOT NULL DEFAULT now()
+) WITH (fillfactor = 50);
 
 -- One rule per action and plan; a rule with no plan holds for every plan. A signed-in
 -- caller's check_rate_limit(user, action) uses the rule for the user's plan, else the
@@ -189,6 +196,16 @@ CREATE TABLE vibecraft.user_provider_totals (
     PRIMARY KEY (user_id, provider)
 );
 
+-- The balance moves out of the wide users row into credit_balances (created just above):
+-- every user gets its row, with its credits and the lifetime spending its ledger shows.
+-- The views that read users.credits go first; the rules below create them again.
+INSERT INTO vibecraft.credit_balances (user_id, credits, credits_spent)
+SELECT u.id, u.credits,
+       coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id AND l.amount < 0), 0)
+  FROM vibecraft.users u;
+DROP VIEW vibecraft.user_profiles;
+DROP VIEW vibecraft.admin_dashboard;
+
 -- A setting new in 0.2.0 (a fresh install has it among the reference rows).
 INSERT INTO vibecraft.system_settings (id, key, value, description, category, is_public, is_system)
 VALUES (md5('vibecraft.system_settings:maintenance.archive_after_days')::uuid, 'maintenance.archive_after_days', '90',
@@ -198,9 +215,11 @@ ON CONFLICT (key) DO NOTHING;
 
 -- Objects whose shape changed in ways CREATE OR REPLACE cannot make: the rules below
 -- create them again. The user dashboard gained credits_spent in the middle of its
--- columns; get_user_stats returns a different row.
+-- columns; get_user_stats returns a different row. users.credits goes once nothing
+-- reads it.
 DROP VIEW vibecraft.user_dashboard;
 DROP FUNCTION vibecraft.get_user_stats(uuid);
+ALTER TABLE vibecraft.users DROP COLUMN credits;
 -- user_sessions no longer shows the session token.
 DROP VIEW vibecraft.user_sessions;
 
@@ -775,178 +794,6 @@ GRANT EXECUTE ON FUNCTION vibecraft.project_role_rank(text) TO vibecraft_anon, v
 GRANT EXECUTE ON FUNCTION vibecraft.org_role_rank(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.raise_invalid_parameter(text, text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.writes_as_service(), vibecraft.refuse_write(text, text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
-
--- ---- sql/people/rules.sql
--- People and tenancy: organizations, users (behind users / user_profiles), preferences, saved searches.
--- Re-runnable: functions, views, policies, triggers, grants and comments, written so
--- that every upgrade runs this file again (make upgrade-scripts).
-
--- Seed names: where two products name one concept differently, the canonical table has
--- the other name as an auto-updatable view (in the room of its table, as here).
--- security_invoker = true: the caller's privileges and the table's row-level security
--- apply through the view.
-
--- PromptCraft's and Creo's user_profiles: user_id is the user's id.
-CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
-SELECT id, id AS user_id, organization_id, email, full_name, display_name, avatar_url, bio,
-       preferences, is_active, last_login_at, credits, subscription_plan, subscription_status,
-       metadata, role, status, created_at, updated_at, deleted_at
-  FROM vibecraft.users;
-
--- Organizations: members read; an organization ADMIN renames it and edits its settings;
--- its tier, limits and feature flags are billing, the service role's (column grants).
-CREATE POLICY member_read ON vibecraft.organizations FOR SELECT
-    USING (id = ANY (vibecraft.org_ids_with_role('MEMBER')));
-CREATE POLICY org_admin_update ON vibecraft.organizations FOR UPDATE
-    USING (id = ANY (vibecraft.org_ids_with_role('ADMIN')))
-    WITH CHECK (id = ANY (vibecraft.org_ids_with_role('ADMIN')));
-CREATE POLICY staff_insert ON vibecraft.organizations FOR INSERT
-    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
-CREATE POLICY staff_delete ON vibecraft.organizations FOR DELETE
-    USING (vibecraft.is_service() OR vibecraft.is_admin());
-
--- Only staff deletes an organization, softly too.
-CREATE OR REPLACE FUNCTION vibecraft.guard_organization_update()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at
-       AND NOT vibecraft.writes_as_service() AND NOT vibecraft.is_admin() THEN
-        PERFORM vibecraft.refuse_write('organizations', 'only staff deletes an organization');
-    END IF;
-    RETURN NEW;
-END
-$$;
-CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.organizations
-    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_organization_update();
-
--- Users see themselves and the roster of their organization. Signing up creates one's
--- own row with nothing granted (the column grants leave roles, organization, credits,
--- plan and verification to their defaults) and with the address the token vouches for,
--- so no one can take an address before its owner signs up. A user edits its own
--- profile; an organization ADMIN changes the role and status of its members
--- (guard_user_update); the address changes only through the auth backend (the service
--- role), and a changed address loses its verification.
-CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
-    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-           OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
-CREATE POLICY self_insert ON vibecraft.users FOR INSERT
-    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                AND (vibecraft.is_admin()
-                     OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
-                         AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
-                         AND subscription_plan = 'free' AND subscription_status = 'active'
-                         AND (email IS NULL
-                              OR lower(email) = lower(vibecraft.jwt_claims() ->> 'email')))));
-CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
-    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')))
-    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')));
-CREATE POLICY staff_delete ON vibecraft.users FOR DELETE
-    USING (vibecraft.is_service() OR vibecraft.is_admin());
-
-CREATE OR REPLACE FUNCTION vibecraft.guard_user_update()
-RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    -- A verification vouches for one address: a new address starts unverified, unless
-    -- the same statement (the auth backend's) verifies it too.
-    -- Everything refers to a user by its id (an upsert names it, unchanged: supabase-js).
-    IF NEW.id IS DISTINCT FROM OLD.id THEN
-        PERFORM vibecraft.refuse_write('users', 'a user''s id never changes');
-    END IF;
-    IF NEW.email IS DISTINCT FROM OLD.email AND NEW.email_verified IS NOT DISTINCT FROM OLD.email_verified THEN
-        NEW.email_verified := NULL;
-    END IF;
-    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
-        RETURN NEW;
-    END IF;
-    IF OLD.id = vibecraft.current_user_id() THEN
-        IF NEW.role IS DISTINCT FROM OLD.role OR NEW.status IS DISTINCT FROM OLD.status THEN
-            PERFORM vibecraft.refuse_write('users', 'a user cannot change its own organization role or status');
-        END IF;
-        RETURN NEW;
-    END IF;
-    -- Otherwise the policy let an organization ADMIN through, for a member.
-    IF OLD.system_role = 'admin' THEN
-        PERFORM vibecraft.refuse_write('users', 'platform admins are managed by the service role');
-    END IF;
-    IF (NEW.name, NEW.full_name, NEW.display_name, NEW.image, NEW.avatar_url, NEW.bio, NEW.preferences,
-        NEW.metadata, NEW.last_login_at, NEW.last_activity_at, NEW.deleted_at)
-       IS DISTINCT FROM
-       (OLD.name, OLD.full_name, OLD.display_name, OLD.image, OLD.avatar_url, OLD.bio, OLD.preferences,
-        OLD.metadata, OLD.last_login_at, OLD.last_activity_at, OLD.deleted_at) THEN
-        PERFORM vibecraft.refuse_write('users', 'an organization ADMIN changes only the role and status of its members');
-    END IF;
-    RETURN NEW;
-END
-$$;
--- Only for writes that name these columns: a balance change (deduct_credits) does not
--- pay for the guard.
-CREATE OR REPLACE TRIGGER guard_user_update
-    BEFORE UPDATE OF id, email, role, status, name, full_name, display_name, image, avatar_url, bio,
-                     preferences, metadata, last_login_at, last_activity_at, deleted_at
-    ON vibecraft.users
-    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
-
-CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_insert ON vibecraft.user_preferences FOR INSERT
-    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_update ON vibecraft.user_preferences FOR UPDATE
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
-    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_delete ON vibecraft.user_preferences FOR DELETE
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-
-CREATE POLICY public_or_own_read ON vibecraft.saved_searches FOR SELECT
-    USING (is_public
-           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_insert ON vibecraft.saved_searches FOR INSERT
-    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_update ON vibecraft.saved_searches FOR UPDATE
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
-    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
-
--- What each table and view is for, so that `\d+` in psql explains the schema.
--- (Functions carry their comments next to their definitions.)
-COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
-COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
-COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
-COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, credit balance (credits, with credits_spent), subscription; soft-deleted with deleted_at.';
-COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
-COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
-COMMENT ON VIEW vibecraft.user_profiles IS 'Seed name of users (Visual Prompt Builder); auto-updatable, RLS applies.';
-
--- Privileges: what a signed-in user may write directly, column by column
--- (docs/authorization.md has the whole matrix).
-GRANT SELECT ON vibecraft.saved_searches TO vibecraft_anon;
-GRANT SELECT, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
-GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) ON vibecraft.organizations TO vibecraft_authenticated;
-GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
-  ON vibecraft.users TO vibecraft_authenticated;
--- (id: an upsert, as supabase-js sends it, sets the id to itself; guard_user_update
--- refuses any other value.)
-GRANT UPDATE (id, name, full_name, display_name, image, avatar_url, bio, preferences, metadata,
-              last_login_at, last_activity_at, deleted_at, role, status)
-  ON vibecraft.users TO vibecraft_authenticated;
-GRANT INSERT (id, user_id, email, full_name, display_name, avatar_url, bio, preferences, metadata)
-  ON vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT UPDATE (id, user_id, full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at, role, status)
-  ON vibecraft.user_profiles TO vibecraft_authenticated;
-GRANT SELECT, INSERT, DELETE ON vibecraft.user_preferences, vibecraft.saved_searches TO vibecraft_authenticated;
-GRANT UPDATE (selected_model, selected_framework, theme, language, timezone, enable_notifications, enable_analytics,
-              enable_history, enable_feedback, max_history_days, auto_cleanup, notification_preferences, accessibility)
-  ON vibecraft.user_preferences TO vibecraft_authenticated;
-GRANT UPDATE (name, search_query, filters, is_public) ON vibecraft.saved_searches TO vibecraft_authenticated;
 
 -- ---- sql/auth_backend/rules.sql
 -- The auth backend's tables (Auth.js / NextAuth): accounts, sessions (user_sessions), verification tokens.
@@ -1788,14 +1635,213 @@ COMMENT ON VIEW vibecraft.api_usage IS 'Seed name of api_usage_logs; auto-updata
 GRANT EXECUTE ON FUNCTION vibecraft.log_api_usage(text, text, integer, integer, numeric, integer, integer, text, uuid, text, uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT SELECT ON vibecraft.api_usage_logs, vibecraft.api_usage TO vibecraft_authenticated;
 
+-- ---- sql/people/rules.sql
+-- People and tenancy: organizations, users (behind users / user_profiles), preferences, saved searches.
+-- Re-runnable: functions, views, policies, triggers, grants and comments, written so
+-- that every upgrade runs this file again (make upgrade-scripts).
+
+-- Seed names: where two products name one concept differently, the canonical table has
+-- the other name as an auto-updatable view (in the room of its table, as here).
+-- security_invoker = true: the caller's privileges and the table's row-level security
+-- apply through the view.
+
+-- PromptCraft's and Creo's user_profiles: user_id is the user's id. The balance comes
+-- from credit_balances (read-only here; the view stays auto-updatable for the rest),
+-- NULL where its policy hides it (another user's).
+CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
+SELECT u.id, u.id AS user_id, u.organization_id, u.email, u.full_name, u.display_name, u.avatar_url, u.bio,
+       u.preferences, u.is_active, u.last_login_at,
+       (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id) AS credits,
+       u.subscription_plan, u.subscription_status,
+       u.metadata, u.role, u.status, u.created_at, u.updated_at, u.deleted_at
+  FROM vibecraft.users u;
+
+-- Organizations: members read; an organization ADMIN renames it and edits its settings;
+-- its tier, limits and feature flags are billing, the service role's (column grants).
+CREATE POLICY member_read ON vibecraft.organizations FOR SELECT
+    USING (id = ANY (vibecraft.org_ids_with_role('MEMBER')));
+CREATE POLICY org_admin_update ON vibecraft.organizations FOR UPDATE
+    USING (id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id = ANY (vibecraft.org_ids_with_role('ADMIN')));
+CREATE POLICY staff_insert ON vibecraft.organizations FOR INSERT
+    WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
+CREATE POLICY staff_delete ON vibecraft.organizations FOR DELETE
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
+
+-- Only staff deletes an organization, softly too.
+CREATE OR REPLACE FUNCTION vibecraft.guard_organization_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NEW.deleted_at IS DISTINCT FROM OLD.deleted_at
+       AND NOT vibecraft.writes_as_service() AND NOT vibecraft.is_admin() THEN
+        PERFORM vibecraft.refuse_write('organizations', 'only staff deletes an organization');
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.organizations
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_organization_update();
+
+-- Users see themselves and the roster of their organization. Signing up creates one's
+-- own row with nothing granted (the column grants leave roles, organization,
+-- plan and verification to their defaults) and with the address the token vouches for,
+-- so no one can take an address before its owner signs up. A user edits its own
+-- profile; an organization ADMIN changes the role and status of its members
+-- (guard_user_update); the address changes only through the auth backend (the service
+-- role), and a changed address loses its verification.
+CREATE POLICY self_or_roster_read ON vibecraft.users FOR SELECT
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
+CREATE POLICY self_insert ON vibecraft.users FOR INSERT
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                AND (vibecraft.is_admin()
+                     OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
+                         AND email_verified IS NULL
+                         AND subscription_plan = 'free' AND subscription_status = 'active'
+                         AND (email IS NULL
+                              OR lower(email) = lower(vibecraft.jwt_claims() ->> 'email')))));
+CREATE POLICY self_or_org_admin_update ON vibecraft.users FOR UPDATE
+    USING (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')))
+    WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+                OR organization_id = ANY (vibecraft.org_ids_with_role('ADMIN')));
+CREATE POLICY staff_delete ON vibecraft.users FOR DELETE
+    USING (vibecraft.is_service() OR vibecraft.is_admin());
+
+CREATE OR REPLACE FUNCTION vibecraft.guard_user_update()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A verification vouches for one address: a new address starts unverified, unless
+    -- the same statement (the auth backend's) verifies it too.
+    -- Everything refers to a user by its id (an upsert names it, unchanged: supabase-js).
+    IF NEW.id IS DISTINCT FROM OLD.id THEN
+        PERFORM vibecraft.refuse_write('users', 'a user''s id never changes');
+    END IF;
+    IF NEW.email IS DISTINCT FROM OLD.email AND NEW.email_verified IS NOT DISTINCT FROM OLD.email_verified THEN
+        NEW.email_verified := NULL;
+    END IF;
+    IF vibecraft.writes_as_service() OR vibecraft.is_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF OLD.id = vibecraft.current_user_id() THEN
+        IF NEW.role IS DISTINCT FROM OLD.role OR NEW.status IS DISTINCT FROM OLD.status THEN
+            PERFORM vibecraft.refuse_write('users', 'a user cannot change its own organization role or status');
+        END IF;
+        RETURN NEW;
+    END IF;
+    -- Otherwise the policy let an organization ADMIN through, for a member.
+    IF OLD.system_role = 'admin' THEN
+        PERFORM vibecraft.refuse_write('users', 'platform admins are managed by the service role');
+    END IF;
+    IF (NEW.name, NEW.full_name, NEW.display_name, NEW.image, NEW.avatar_url, NEW.bio, NEW.preferences,
+        NEW.metadata, NEW.last_login_at, NEW.last_activity_at, NEW.deleted_at)
+       IS DISTINCT FROM
+       (OLD.name, OLD.full_name, OLD.display_name, OLD.image, OLD.avatar_url, OLD.bio, OLD.preferences,
+        OLD.metadata, OLD.last_login_at, OLD.last_activity_at, OLD.deleted_at) THEN
+        PERFORM vibecraft.refuse_write('users', 'an organization ADMIN changes only the role and status of its members');
+    END IF;
+    RETURN NEW;
+END
+$$;
+-- Only for writes that name these columns.
+CREATE OR REPLACE TRIGGER guard_user_update
+    BEFORE UPDATE OF id, email, role, status, name, full_name, display_name, image, avatar_url, bio,
+                     preferences, metadata, last_login_at, last_activity_at, deleted_at
+    ON vibecraft.users
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_user_update();
+
+CREATE POLICY own_read ON vibecraft.user_preferences FOR SELECT
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_insert ON vibecraft.user_preferences FOR INSERT
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_update ON vibecraft.user_preferences FOR UPDATE
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_delete ON vibecraft.user_preferences FOR DELETE
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+
+CREATE POLICY public_or_own_read ON vibecraft.saved_searches FOR SELECT
+    USING (is_public
+           OR user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_insert ON vibecraft.saved_searches FOR INSERT
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_update ON vibecraft.saved_searches FOR UPDATE
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high())
+    WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+
+-- What each table and view is for, so that `\d+` in psql explains the schema.
+-- (Functions carry their comments next to their definitions.)
+COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
+COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
+COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
+COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, subscription (the credit balance: credit_balances); soft-deleted with deleted_at.';
+COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
+COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
+COMMENT ON VIEW vibecraft.user_profiles IS 'Seed name of users (Visual Prompt Builder); auto-updatable, RLS applies.';
+
+-- Privileges: what a signed-in user may write directly, column by column
+-- (docs/authorization.md has the whole matrix).
+GRANT SELECT ON vibecraft.saved_searches TO vibecraft_anon;
+GRANT SELECT, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
+GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) ON vibecraft.organizations TO vibecraft_authenticated;
+GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
+  ON vibecraft.users TO vibecraft_authenticated;
+-- (id: an upsert, as supabase-js sends it, sets the id to itself; guard_user_update
+-- refuses any other value.)
+GRANT UPDATE (id, name, full_name, display_name, image, avatar_url, bio, preferences, metadata,
+              last_login_at, last_activity_at, deleted_at, role, status)
+  ON vibecraft.users TO vibecraft_authenticated;
+GRANT INSERT (id, user_id, email, full_name, display_name, avatar_url, bio, preferences, metadata)
+  ON vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT UPDATE (id, user_id, full_name, display_name, avatar_url, bio, preferences, metadata, last_login_at, deleted_at, role, status)
+  ON vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT SELECT, INSERT, DELETE ON vibecraft.user_preferences, vibecraft.saved_searches TO vibecraft_authenticated;
+GRANT UPDATE (selected_model, selected_framework, theme, language, timezone, enable_notifications, enable_analytics,
+              enable_history, enable_feedback, max_history_days, auto_cleanup, notification_preferences, accessibility)
+  ON vibecraft.user_preferences TO vibecraft_authenticated;
+GRANT UPDATE (name, search_query, filters, is_public) ON vibecraft.saved_searches TO vibecraft_authenticated;
+
 -- ---- sql/credits/rules.sql
 -- Credits: the ledger and the atomic balance changes (native: src/credits.rs).
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Users read their own ledger; credits move only through the functions below.
+-- Users read their own ledger and balance; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_read ON vibecraft.credit_balances FOR SELECT
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+
+-- Every user has a balance row from the start, however the user is created (signing up,
+-- the auth backend, a DBA's INSERT), so the credit functions always find one to lock.
+CREATE OR REPLACE FUNCTION vibecraft.open_credit_balance()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the balance rows
+    END IF;
+    INSERT INTO vibecraft.credit_balances (user_id) VALUES (NEW.id) ON CONFLICT (user_id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER open_credit_balance AFTER INSERT ON vibecraft.users
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.open_credit_balance();
+
+COMMENT ON FUNCTION vibecraft.open_credit_balance() IS 'Trigger: a new user gets its credit balance row (zero credits).';
+COMMENT ON TABLE vibecraft.credit_balances IS 'Each user''s credit balance (credits, with lifetime credits_spent); equals the sum of the user''s ledger. Changed only by the credit functions.';
 
 -- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS
@@ -1807,13 +1853,13 @@ COMMENT ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) IS
 COMMENT ON FUNCTION vibecraft.get_user_credits(uuid) IS
     'A user''s credit balance (a user its own; the service role and admins anyone''s).';
 
-COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to users.credits.';
+COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to credit_balances.credits.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_user_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
-GRANT SELECT ON vibecraft.credit_ledger TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.credit_ledger, vibecraft.credit_balances TO vibecraft_authenticated;
 
 -- ---- sql/orders/rules.sql
 -- Orders that pay with credits, payments and refunds, downloads with expiry (native: src/orders.rs).
@@ -2417,8 +2463,9 @@ COMMENT ON FUNCTION vibecraft.audit_history(regclass, text) IS
 -- logs are not (enable_audit them if you need to).
 -- (api_keys without its usage counters, which change on every flush of key uses)
 SELECT vibecraft.enable_audit('vibecraft.api_keys', ARRAY['usage_count', 'last_used_at']);
--- (users without credits, whose history is the credit ledger, and activity stamps)
-SELECT vibecraft.enable_audit('vibecraft.users', ARRAY['credits', 'credits_spent', 'last_login_at', 'last_activity_at']);
+-- (users without their activity stamps; credit balances are not audited: their history
+-- is the credit ledger)
+SELECT vibecraft.enable_audit('vibecraft.users', ARRAY['last_login_at', 'last_activity_at']);
 
 SELECT vibecraft.enable_audit(t::regclass)
   FROM unnest(ARRAY['vibecraft.organizations', 'vibecraft.project_members',
@@ -2491,8 +2538,8 @@ CREATE OR REPLACE VIEW vibecraft.user_dashboard WITH (security_invoker = true) A
 SELECT u.id AS user_id,
        u.email,
        u.full_name,
-       u.credits,
-       u.credits_spent,
+       b.credits,
+       b.credits_spent,
        u.subscription_plan,
        u.subscription_status,
        (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id) AS total_orders,
@@ -2509,6 +2556,7 @@ SELECT u.id AS user_id,
            AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_api_keys,
        greatest(u.last_activity_at, u.last_login_at) AS last_activity_at
   FROM vibecraft.users u
+  LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
  WHERE u.deleted_at IS NULL;
 
 CREATE OR REPLACE VIEW vibecraft.admin_dashboard WITH (security_invoker = true) AS
@@ -2519,7 +2567,8 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
        (SELECT count(*) FROM vibecraft.orders WHERE status IN ('pending', 'processing')) AS open_orders,
        (SELECT coalesce(sum(amount - refund_amount), 0) FROM vibecraft.payments
          WHERE status IN ('succeeded', 'partially_refunded')) AS revenue,
-       (SELECT coalesce(sum(credits), 0) FROM vibecraft.users WHERE deleted_at IS NULL) AS credits_outstanding,
+       (SELECT coalesce(sum(b.credits), 0) FROM vibecraft.credit_balances b
+          JOIN vibecraft.users u ON u.id = b.user_id WHERE u.deleted_at IS NULL) AS credits_outstanding,
        (SELECT count(*) FROM vibecraft.api_usage_logs WHERE created_at > now() - interval '1 day') AS api_calls_24h,
        (SELECT count(*) FROM vibecraft.error_logs WHERE created_at > now() - interval '1 day') AS errors_24h;
 
@@ -2530,7 +2579,7 @@ CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
 CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
--- Statistics. get_user_stats reads running totals (users.credits_spent, kept by
+-- Statistics. get_user_stats reads running totals (credit_balances.credits_spent, kept by
 -- deduct_credits; user_stat_totals and user_provider_totals, kept by the statement-level
 -- triggers below), so its cost does not grow with a user's history. The few per-user
 -- lists it still counts (orders, downloads, projects, keys) are small and indexed.
@@ -2682,11 +2731,11 @@ BEGIN
     IF NOT vibecraft.is_service() THEN
         RAISE EXCEPTION 'vibecraft.rebuild_stat_totals: only the service role may rebuild statistics' USING ERRCODE = '42501';
     END IF;
-    UPDATE vibecraft.users u SET credits_spent = s.spent
-      FROM (SELECT u2.id, coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l
-                                      WHERE l.user_id = u2.id AND l.amount < 0), 0) AS spent
-              FROM vibecraft.users u2) s
-     WHERE u.id = s.id AND u.credits_spent <> s.spent;
+    UPDATE vibecraft.credit_balances b SET credits_spent = s.spent
+      FROM (SELECT b2.user_id, coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l
+                                           WHERE l.user_id = b2.user_id AND l.amount < 0), 0) AS spent
+              FROM vibecraft.credit_balances b2) s
+     WHERE b.user_id = s.user_id AND b.credits_spent <> s.spent;
     GET DIAGNOSTICS n = ROW_COUNT; changed := changed + n;
     LOCK TABLE vibecraft.user_stat_totals, vibecraft.user_provider_totals IN EXCLUSIVE MODE;
     DELETE FROM vibecraft.user_stat_totals;
@@ -2736,9 +2785,9 @@ BEGIN
     -- functions give the same answer; insight.sql checks it). NULL for no such user.
     RETURN (SELECT jsonb_build_object(
         'user_id', u.id,
-        'credits', u.credits,
-        'credits_added', u.credits + u.credits_spent,
-        'credits_spent', u.credits_spent,
+        'credits', b.credits,
+        'credits_added', b.credits + b.credits_spent,
+        'credits_spent', b.credits_spent,
         'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
                                         'calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
@@ -2754,7 +2803,8 @@ BEGIN
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
         'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
                                      (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
-      FROM vibecraft.users u WHERE u.id = user_uuid);
+      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+     WHERE u.id = user_uuid);
 END
 $$;
 
@@ -2771,7 +2821,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object(
         'user_id', user_uuid,
-        'credits', (SELECT u.credits FROM vibecraft.users u WHERE u.id = user_uuid),
+        'credits', (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid),
         'credits_added', (SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
         'credits_spent', (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
         'prompts', (SELECT count(*) FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid),
@@ -2802,7 +2852,8 @@ BEGIN
         'revenue', (SELECT coalesce(sum(amount - refund_amount), 0) FROM vibecraft.payments
                      WHERE status IN ('succeeded', 'partially_refunded', 'refunded')),
         'refunded', (SELECT coalesce(sum(refund_amount), 0) FROM vibecraft.payments),
-        'credits_outstanding', (SELECT coalesce(sum(credits), 0) FROM vibecraft.users WHERE deleted_at IS NULL),
+        'credits_outstanding', (SELECT coalesce(sum(b.credits), 0) FROM vibecraft.credit_balances b
+                                  JOIN vibecraft.users u ON u.id = b.user_id WHERE u.deleted_at IS NULL),
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}')
                                FROM (SELECT status, count(*) AS n FROM vibecraft.orders GROUP BY status) s),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
@@ -2957,16 +3008,17 @@ BEGIN
 
     -- The ledger sums to every balance, and the spent total to the ledger's debits.
     WITH bad AS (SELECT u.id FROM vibecraft.users u
+             LEFT JOIN vibecraft.credit_balances c ON c.user_id = u.id
              LEFT JOIN (SELECT l.user_id, sum(l.amount) AS s, coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) AS spent
                           FROM vibecraft.credit_ledger l GROUP BY l.user_id) l ON l.user_id = u.id
-             WHERE u.credits <> coalesce(l.s, 0) OR u.credits_spent <> coalesce(l.spent, 0))
+             WHERE coalesce(c.credits, 0) <> coalesce(l.s, 0) OR coalesce(c.credits_spent, 0) <> coalesce(l.spent, 0))
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;
     RETURN QUERY SELECT 'ledger_matches_balance', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
         jsonb_build_object('user_ids', coalesce(examples, '[]')),
-        'Compare vibecraft.credit_ledger with users.credits for these users; correct with a compensating ledger entry (add_credits or deduct_credits), never by editing rows.';
+        'Compare vibecraft.credit_ledger with vibecraft.credit_balances for these users; correct with a compensating ledger entry (add_credits or deduct_credits), never by editing rows.';
 
-    WITH bad AS (SELECT u.id FROM vibecraft.users u WHERE u.credits < 0
+    WITH bad AS (SELECT c.user_id AS id FROM vibecraft.credit_balances c WHERE c.credits < 0
             UNION SELECT l.user_id FROM vibecraft.credit_ledger l WHERE l.balance_after < 0)
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;
@@ -3866,7 +3918,7 @@ BEGIN
       FROM unnest(ARRAY[u_admin, u_manager, u_member, u_ent, u_start]) AS u
     ON CONFLICT (user_id) DO NOTHING;
 
-    -- Credits: the ledger is the history, users.credits its running sum.
+    -- Credits: the ledger is the history, credit_balances.credits its running sum.
     INSERT INTO vibecraft.credit_ledger (id, user_id, amount, balance_after, reason, idempotency_key, reference_type, reference_id) VALUES
         ('d3000000-0000-4000-8000-000000000001', u_admin, 1000, 1000, 'signup bonus', 'demo-signup', NULL, NULL),
         ('d3000000-0000-4000-8000-000000000002', u_manager, 500, 500, 'signup bonus', 'demo-signup', NULL, NULL),
@@ -3876,10 +3928,10 @@ BEGIN
         ('d3000000-0000-4000-8000-000000000006', u_ent, 5000, 5000, 'signup bonus', 'demo-signup', NULL, NULL),
         ('d3000000-0000-4000-8000-000000000007', u_start, 100, 100, 'signup bonus', 'demo-signup', NULL, NULL)
     ON CONFLICT DO NOTHING;
-    UPDATE vibecraft.users u
-       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id),
-           credits_spent = (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
-     WHERE u.id IN (u_admin, u_manager, u_member, u_ent, u_start);
+    UPDATE vibecraft.credit_balances b
+       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = b.user_id),
+           credits_spent = (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = b.user_id)
+     WHERE b.user_id IN (u_admin, u_manager, u_member, u_ent, u_start);
 
     INSERT INTO vibecraft.agents (id, organization_id, created_by, name, agent_type, description, config) VALUES
         ('d4000000-0000-4000-8000-000000000001', org_demo, u_admin, 'Opportunity Scout', 'opportunity', 'Finds value opportunities in account data', '{"model": "gpt-4o"}'),

@@ -1,4 +1,4 @@
-//! The credits ledger: `users.credits` is the balance, `credit_ledger` its history, and
+//! The credits ledger: `credit_balances.credits` is the balance, `credit_ledger` its history, and
 //! every change is one atomic statement that updates the balance and appends the ledger
 //! row together, so the ledger sums to the balance at every commit.
 //!
@@ -7,7 +7,7 @@
 //! too little (READ COMMITTED re-checks the condition), so the balance never goes below
 //! zero (a CHECK constraint stands behind that too). A deduction that runs while a
 //! top-up is uncommitted judges by the committed balance. With an idempotency key the user's
-//! row is locked first, so a concurrent call with the same key waits and then returns
+//! balance row is locked first, so a concurrent call with the same key waits and then returns
 //! the first call's result. Only applied changes are remembered: a deduction refused
 //! for lack of credits may be retried with the same key; a key reused for another amount
 //! or reason is refused with 23505.
@@ -25,42 +25,54 @@ use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
 use std::ffi::CStr;
 
-// Every statement here runs with the rights of the owner of vibecraft.users under the
-// caller's search_path, so each is search_path-proof: qualified tables, functions,
-// types and operators (see owner_rights.rs).
-const USERS: (&CStr, &CStr) = (c"vibecraft", c"users");
+// Every statement here runs with the rights of the owner of vibecraft.credit_balances
+// under the caller's search_path, so each is search_path-proof: qualified tables,
+// functions, types and operators (see owner_rights.rs). The balance lives in its own
+// narrow row (credit_balances), which every user has from its creation on.
+const BALANCES: (&CStr, &CStr) = (c"vibecraft", c"credit_balances");
 
 static DEDUCT: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
+    rights_of: BALANCES,
     sql: "WITH debit AS (
-        UPDATE vibecraft.users
+        UPDATE vibecraft.credit_balances
            SET credits = credits OPERATOR(pg_catalog.-) $2, credits_spent = credits_spent OPERATOR(pg_catalog.+) $2
-         WHERE id OPERATOR(pg_catalog.=) $1 AND credits OPERATOR(pg_catalog.>=) $2
-        RETURNING id, credits)
+         WHERE user_id OPERATOR(pg_catalog.=) $1 AND credits OPERATOR(pg_catalog.>=) $2
+        RETURNING user_id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
-    SELECT id, OPERATOR(pg_catalog.-) $2, credits, $3, $4, $5, $6, $7 FROM debit
+    SELECT user_id, OPERATOR(pg_catalog.-) $2, credits, $3, $4, $5, $6, $7 FROM debit
     RETURNING balance_after",
     arg_types: &[UUID, INT4, TEXT, UUID, TEXT, TEXT, UUID],
     access: Access::Write,
 };
 
 static CREDIT: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
+    rights_of: BALANCES,
     sql: "WITH credit AS (
-        UPDATE vibecraft.users SET credits = credits OPERATOR(pg_catalog.+) $2
-         WHERE id OPERATOR(pg_catalog.=) $1
-        RETURNING id, credits)
+        UPDATE vibecraft.credit_balances SET credits = credits OPERATOR(pg_catalog.+) $2
+         WHERE user_id OPERATOR(pg_catalog.=) $1
+        RETURNING user_id, credits)
     INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
-    SELECT id, $2, credits, $3, $4, $5, $6, $7 FROM credit
+    SELECT user_id, $2, credits, $3, $4, $5, $6, $7 FROM credit
     RETURNING balance_after",
     arg_types: &[UUID, INT4, TEXT, UUID, TEXT, TEXT, UUID],
     access: Access::Write,
 };
 
-/// Lock the user's row: a concurrent call with the same key waits here for the first.
-static LOCK_USER: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
-    sql: "SELECT u.credits FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
+/// A user created while the balance trigger was off (a data-only restore of users
+/// alone, say) gets its balance row here: zero credits, as the ledger says.
+static OPEN_BALANCE: OwnerStatement = OwnerStatement {
+    rights_of: BALANCES,
+    sql: "INSERT INTO vibecraft.credit_balances (user_id)
+          SELECT u.id FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1
+          ON CONFLICT (user_id) DO NOTHING",
+    arg_types: &[UUID],
+    access: Access::Write,
+};
+
+/// Lock the user's balance: a concurrent call with the same key waits here for the first.
+static LOCK_BALANCE: OwnerStatement = OwnerStatement {
+    rights_of: BALANCES,
+    sql: "SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE",
     arg_types: &[UUID],
     access: Access::Write,
 };
@@ -70,7 +82,7 @@ static LOCK_USER: OwnerStatement = OwnerStatement {
 /// statement on purpose: in READ COMMITTED it takes a new snapshot, which sees what the
 /// call we waited for committed.
 static FIND_KEY: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
+    rights_of: BALANCES,
     sql: "SELECT l.amount, l.balance_after, l.amount OPERATOR(pg_catalog.=) $3
             AND coalesce(l.reason OPERATOR(pg_catalog.=) $4, l.reason IS NULL AND $4 IS NULL)
        FROM vibecraft.credit_ledger l
@@ -81,7 +93,7 @@ static FIND_KEY: OwnerStatement = OwnerStatement {
 
 /// What the ledger took for one reference and has not given back yet.
 static RESERVED: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
+    rights_of: BALANCES,
     sql: "SELECT coalesce(OPERATOR(pg_catalog.-) pg_catalog.sum(l.amount), 0)::pg_catalog.int4
        FROM vibecraft.credit_ledger l
       WHERE l.user_id OPERATOR(pg_catalog.=) $1 AND l.reference_type OPERATOR(pg_catalog.=) $2
@@ -91,16 +103,19 @@ static RESERVED: OwnerStatement = OwnerStatement {
 };
 
 static USER_EXISTS: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
+    rights_of: BALANCES,
     sql: "SELECT pg_catalog.count(*) FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
     access: Access::Write,
 };
 
-/// The balance as a fresh snapshot sees it, inside a change (create_order's refusal).
+/// The balance as a fresh snapshot sees it, inside a change (create_order's refusal);
+/// no row for an unknown user.
 static BALANCE: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
-    sql: "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
+    rights_of: BALANCES,
+    sql: "SELECT coalesce(b.credits, 0) FROM vibecraft.users u
+       LEFT JOIN vibecraft.credit_balances b ON b.user_id OPERATOR(pg_catalog.=) u.id
+      WHERE u.id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
     access: Access::Write,
 };
@@ -108,8 +123,10 @@ static BALANCE: OwnerStatement = OwnerStatement {
 /// The balance as the calling statement sees it (get_user_credits): no transaction id,
 /// so a read replica answers it too.
 static BALANCE_READ: OwnerStatement = OwnerStatement {
-    rights_of: USERS,
-    sql: "SELECT credits FROM vibecraft.users WHERE id OPERATOR(pg_catalog.=) $1",
+    rights_of: BALANCES,
+    sql: "SELECT coalesce(b.credits, 0) FROM vibecraft.users u
+       LEFT JOIN vibecraft.credit_balances b ON b.user_id OPERATOR(pg_catalog.=) u.id
+      WHERE u.id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
     access: Access::Read,
 };
@@ -141,11 +158,20 @@ fn unknown_user(function: &str) -> ! {
     invalid(format!("vibecraft.{function}: no such user"))
 }
 
-/// The earlier result for this key, after locking the user's row: Some(amount, balance_after).
+/// Lock the user's balance row (opening it if it is missing); false for an unknown user.
+fn lock_balance(user: pgrx::Uuid) -> bool {
+    if !LOCK_BALANCE.run(&[user.into()], |t| t.is_empty()) {
+        return true;
+    }
+    OPEN_BALANCE.run(&[user.into()], |_| ());
+    !LOCK_BALANCE.run(&[user.into()], |t| t.is_empty())
+}
+
+/// The earlier result for this key, after locking the user's balance: Some(amount, balance_after).
 /// A key names one request: reused for another amount or reason it is refused (23505),
 /// as payment APIs refuse it, rather than answered with the first request's result.
 fn earlier_change(function: &str, user: pgrx::Uuid, key: &str, amount: i32, reason: Option<&str>) -> Option<(i32, i32)> {
-    if LOCK_USER.run(&[user.into()], |t| t.is_empty()) {
+    if !lock_balance(user) {
         unknown_user(function);
     }
     let earlier = FIND_KEY.run(&[user.into(), key.into(), amount.into(), reason.into()], |t| {
@@ -230,11 +256,17 @@ pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&s
 pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> Option<i32> {
     let actor = identity::current_user();
     let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
-    CREDIT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
-        if t.is_empty() {
-            return None;
-        }
-        t.first().get::<i32>(1).ok().flatten()
+    let change = || {
+        CREDIT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
+            if t.is_empty() {
+                return None;
+            }
+            t.first().get::<i32>(1).ok().flatten()
+        })
+    };
+    change().or_else(|| {
+        OPEN_BALANCE.run(&[user.into()], |_| ());
+        change()
     })
 }
 
@@ -257,7 +289,7 @@ pub fn balance(user: pgrx::Uuid) -> Option<i32> {
 /// first, so two concurrent refunds of one reference cannot both pay out; the second
 /// finds nothing left. Callers have checked who may do this.
 pub fn refund_reference(user: pgrx::Uuid, reference: (&str, pgrx::Uuid), reason: &str) -> i32 {
-    if LOCK_USER.run(&[user.into()], |t| t.is_empty()) {
+    if !lock_balance(user) {
         return 0;
     }
     let (ref_type, ref_id) = reference;

@@ -52,6 +52,7 @@ extension_sql_file!(
     requires = [
         "identity_rules",
         "people_tables",
+        "credits_tables",
         identity::current_user_id,
         identity::is_service,
         identity::jwt_claims,
@@ -223,6 +224,7 @@ extension_sql_file!(
     requires = [
         "credits_tables",
         "identity_rules",
+        triggers::restoring_dump,
         credits::add_credits,
         credits::deduct_credits,
         credits::get_user_credits,

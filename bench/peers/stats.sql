@@ -5,7 +5,7 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     RETURN jsonb_build_object(
-        'credits', (SELECT credits FROM vibecraft.users WHERE id = user_uuid),
+        'credits', (SELECT credits FROM vibecraft.credit_balances WHERE user_id = user_uuid),
         'credits_added', (SELECT coalesce(sum(amount), 0) FROM vibecraft.credit_ledger WHERE user_id = user_uuid AND amount > 0),
         'credits_spent', (SELECT coalesce(-sum(amount), 0) FROM vibecraft.credit_ledger WHERE user_id = user_uuid AND amount < 0),
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(status, n), '{}')

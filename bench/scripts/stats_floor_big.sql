@@ -2,9 +2,9 @@
 -- and running totals, the small per-user lists) and building the same jsonb.
 SELECT jsonb_build_object(
     'user_id', u.id,
-    'credits', u.credits,
-    'credits_added', u.credits + u.credits_spent,
-    'credits_spent', u.credits_spent,
+    'credits', b.credits,
+    'credits_added', b.credits + b.credits_spent,
+    'credits_spent', b.credits_spent,
     'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
     'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object('calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
                             FROM vibecraft.user_provider_totals p WHERE p.user_id = u.id AND p.calls > 0),
@@ -18,4 +18,5 @@ SELECT jsonb_build_object(
                           AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
     'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
                                  (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
-  FROM vibecraft.users u WHERE u.id = 'b1000000-0000-4000-8000-000000000001';
+  FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+ WHERE u.id = 'b1000000-0000-4000-8000-000000000001';

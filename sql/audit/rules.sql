@@ -89,8 +89,9 @@ COMMENT ON FUNCTION vibecraft.audit_history(regclass, text) IS
 -- logs are not (enable_audit them if you need to).
 -- (api_keys without its usage counters, which change on every flush of key uses)
 SELECT vibecraft.enable_audit('vibecraft.api_keys', ARRAY['usage_count', 'last_used_at']);
--- (users without credits, whose history is the credit ledger, and activity stamps)
-SELECT vibecraft.enable_audit('vibecraft.users', ARRAY['credits', 'credits_spent', 'last_login_at', 'last_activity_at']);
+-- (users without their activity stamps; credit balances are not audited: their history
+-- is the credit ledger)
+SELECT vibecraft.enable_audit('vibecraft.users', ARRAY['last_login_at', 'last_activity_at']);
 
 SELECT vibecraft.enable_audit(t::regclass)
   FROM unnest(ARRAY['vibecraft.organizations', 'vibecraft.project_members',

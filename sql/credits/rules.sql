@@ -2,9 +2,33 @@
 -- Re-runnable: functions, views, policies, triggers, grants and comments, written so
 -- that every upgrade runs this file again (make upgrade-scripts).
 
--- Users read their own ledger; credits move only through the functions below.
+-- Users read their own ledger and balance; credits move only through the functions below.
 CREATE POLICY own_read ON vibecraft.credit_ledger FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+CREATE POLICY own_read ON vibecraft.credit_balances FOR SELECT
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
+
+-- Every user has a balance row from the start, however the user is created (signing up,
+-- the auth backend, a DBA's INSERT), so the credit functions always find one to lock.
+CREATE OR REPLACE FUNCTION vibecraft.open_credit_balance()
+RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF vibecraft.restoring_dump() THEN
+        RETURN NULL;  -- the dump holds the balance rows
+    END IF;
+    INSERT INTO vibecraft.credit_balances (user_id) VALUES (NEW.id) ON CONFLICT (user_id) DO NOTHING;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER open_credit_balance AFTER INSERT ON vibecraft.users
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.open_credit_balance();
+
+COMMENT ON FUNCTION vibecraft.open_credit_balance() IS 'Trigger: a new user gets its credit balance row (zero credits).';
+COMMENT ON TABLE vibecraft.credit_balances IS 'Each user''s credit balance (credits, with lifetime credits_spent); equals the sum of the user''s ledger. Changed only by the credit functions.';
 
 -- The functions are native (src/credits.rs); their documentation lives here.
 COMMENT ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) IS
@@ -16,10 +40,10 @@ COMMENT ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) IS
 COMMENT ON FUNCTION vibecraft.get_user_credits(uuid) IS
     'A user''s credit balance (a user its own; the service role and admins anyone''s).';
 
-COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to users.credits.';
+COMMENT ON TABLE vibecraft.credit_ledger IS 'Every change of a user''s credits: amount, balance after, reason, actor, reference, idempotency key. Sums to credit_balances.credits.';
 
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.deduct_credits(uuid, integer, text, text) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.add_credits(uuid, integer, text, text) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.get_user_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
-GRANT SELECT ON vibecraft.credit_ledger TO vibecraft_authenticated;
+GRANT SELECT ON vibecraft.credit_ledger, vibecraft.credit_balances TO vibecraft_authenticated;

@@ -42,7 +42,7 @@ BEGIN
       FROM unnest(ARRAY[u_admin, u_manager, u_member, u_ent, u_start]) AS u
     ON CONFLICT (user_id) DO NOTHING;
 
-    -- Credits: the ledger is the history, users.credits its running sum.
+    -- Credits: the ledger is the history, credit_balances.credits its running sum.
     INSERT INTO vibecraft.credit_ledger (id, user_id, amount, balance_after, reason, idempotency_key, reference_type, reference_id) VALUES
         ('d3000000-0000-4000-8000-000000000001', u_admin, 1000, 1000, 'signup bonus', 'demo-signup', NULL, NULL),
         ('d3000000-0000-4000-8000-000000000002', u_manager, 500, 500, 'signup bonus', 'demo-signup', NULL, NULL),
@@ -52,10 +52,10 @@ BEGIN
         ('d3000000-0000-4000-8000-000000000006', u_ent, 5000, 5000, 'signup bonus', 'demo-signup', NULL, NULL),
         ('d3000000-0000-4000-8000-000000000007', u_start, 100, 100, 'signup bonus', 'demo-signup', NULL, NULL)
     ON CONFLICT DO NOTHING;
-    UPDATE vibecraft.users u
-       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id),
-           credits_spent = (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
-     WHERE u.id IN (u_admin, u_manager, u_member, u_ent, u_start);
+    UPDATE vibecraft.credit_balances b
+       SET credits = (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = b.user_id),
+           credits_spent = (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = b.user_id)
+     WHERE b.user_id IN (u_admin, u_manager, u_member, u_ent, u_start);
 
     INSERT INTO vibecraft.agents (id, organization_id, created_by, name, agent_type, description, config) VALUES
         ('d4000000-0000-4000-8000-000000000001', org_demo, u_admin, 'Opportunity Scout', 'opportunity', 'Finds value opportunities in account data', '{"model": "gpt-4o"}'),

@@ -63,16 +63,17 @@ BEGIN
 
     -- The ledger sums to every balance, and the spent total to the ledger's debits.
     WITH bad AS (SELECT u.id FROM vibecraft.users u
+             LEFT JOIN vibecraft.credit_balances c ON c.user_id = u.id
              LEFT JOIN (SELECT l.user_id, sum(l.amount) AS s, coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) AS spent
                           FROM vibecraft.credit_ledger l GROUP BY l.user_id) l ON l.user_id = u.id
-             WHERE u.credits <> coalesce(l.s, 0) OR u.credits_spent <> coalesce(l.spent, 0))
+             WHERE coalesce(c.credits, 0) <> coalesce(l.s, 0) OR coalesce(c.credits_spent, 0) <> coalesce(l.spent, 0))
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;
     RETURN QUERY SELECT 'ledger_matches_balance', 'critical', CASE WHEN n = 0 THEN 'ok' ELSE 'failed' END, n,
         jsonb_build_object('user_ids', coalesce(examples, '[]')),
-        'Compare vibecraft.credit_ledger with users.credits for these users; correct with a compensating ledger entry (add_credits or deduct_credits), never by editing rows.';
+        'Compare vibecraft.credit_ledger with vibecraft.credit_balances for these users; correct with a compensating ledger entry (add_credits or deduct_credits), never by editing rows.';
 
-    WITH bad AS (SELECT u.id FROM vibecraft.users u WHERE u.credits < 0
+    WITH bad AS (SELECT c.user_id AS id FROM vibecraft.credit_balances c WHERE c.credits < 0
             UNION SELECT l.user_id FROM vibecraft.credit_ledger l WHERE l.balance_after < 0)
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;

@@ -7,15 +7,6 @@
 -- and audit trail are untouched.
 SET LOCAL session_replication_role = replica;
 
--- users.credits_spent, backfilled from the ledger.
-ALTER TABLE vibecraft.users
-    ADD COLUMN credits_spent bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0);
-UPDATE vibecraft.users u
-   SET credits_spent = s.spent
-  FROM (SELECT l.user_id, -sum(l.amount) AS spent FROM vibecraft.credit_ledger l
-         WHERE l.amount < 0 GROUP BY l.user_id) s
- WHERE s.user_id = u.id;
-
 -- users' enum-like CHECKs in the compact form of people/tables.sql (same rules, same
 -- names), without a scan under an exclusive lock: added NOT VALID, then validated.
 ALTER TABLE vibecraft.users
@@ -59,6 +50,16 @@ DROP INDEX vibecraft.canvases_model_id_idx;
 
 -- @new-objects
 
+-- The balance moves out of the wide users row into credit_balances (created just above):
+-- every user gets its row, with its credits and the lifetime spending its ledger shows.
+-- The views that read users.credits go first; the rules below create them again.
+INSERT INTO vibecraft.credit_balances (user_id, credits, credits_spent)
+SELECT u.id, u.credits,
+       coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id AND l.amount < 0), 0)
+  FROM vibecraft.users u;
+DROP VIEW vibecraft.user_profiles;
+DROP VIEW vibecraft.admin_dashboard;
+
 -- A setting new in 0.2.0 (a fresh install has it among the reference rows).
 INSERT INTO vibecraft.system_settings (id, key, value, description, category, is_public, is_system)
 VALUES (md5('vibecraft.system_settings:maintenance.archive_after_days')::uuid, 'maintenance.archive_after_days', '90',
@@ -68,9 +69,11 @@ ON CONFLICT (key) DO NOTHING;
 
 -- Objects whose shape changed in ways CREATE OR REPLACE cannot make: the rules below
 -- create them again. The user dashboard gained credits_spent in the middle of its
--- columns; get_user_stats returns a different row.
+-- columns; get_user_stats returns a different row. users.credits goes once nothing
+-- reads it.
 DROP VIEW vibecraft.user_dashboard;
 DROP FUNCTION vibecraft.get_user_stats(uuid);
+ALTER TABLE vibecraft.users DROP COLUMN credits;
 -- user_sessions no longer shows the session token.
 DROP VIEW vibecraft.user_sessions;
 

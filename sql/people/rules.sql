@@ -7,12 +7,16 @@
 -- security_invoker = true: the caller's privileges and the table's row-level security
 -- apply through the view.
 
--- PromptCraft's and Creo's user_profiles: user_id is the user's id.
+-- PromptCraft's and Creo's user_profiles: user_id is the user's id. The balance comes
+-- from credit_balances (read-only here; the view stays auto-updatable for the rest),
+-- NULL where its policy hides it (another user's).
 CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
-SELECT id, id AS user_id, organization_id, email, full_name, display_name, avatar_url, bio,
-       preferences, is_active, last_login_at, credits, subscription_plan, subscription_status,
-       metadata, role, status, created_at, updated_at, deleted_at
-  FROM vibecraft.users;
+SELECT u.id, u.id AS user_id, u.organization_id, u.email, u.full_name, u.display_name, u.avatar_url, u.bio,
+       u.preferences, u.is_active, u.last_login_at,
+       (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id) AS credits,
+       u.subscription_plan, u.subscription_status,
+       u.metadata, u.role, u.status, u.created_at, u.updated_at, u.deleted_at
+  FROM vibecraft.users u;
 
 -- Organizations: members read; an organization ADMIN renames it and edits its settings;
 -- its tier, limits and feature flags are billing, the service role's (column grants).
@@ -44,7 +48,7 @@ CREATE OR REPLACE TRIGGER guard_organization_update BEFORE UPDATE ON vibecraft.o
     FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_organization_update();
 
 -- Users see themselves and the roster of their organization. Signing up creates one's
--- own row with nothing granted (the column grants leave roles, organization, credits,
+-- own row with nothing granted (the column grants leave roles, organization,
 -- plan and verification to their defaults) and with the address the token vouches for,
 -- so no one can take an address before its owner signs up. A user edits its own
 -- profile; an organization ADMIN changes the role and status of its members
@@ -57,7 +61,7 @@ CREATE POLICY self_insert ON vibecraft.users FOR INSERT
     WITH CHECK (id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
                 AND (vibecraft.is_admin()
                      OR (system_role = 'user' AND role = 'MEMBER' AND organization_id IS NULL
-                         AND credits = 0 AND credits_spent = 0 AND email_verified IS NULL
+                         AND email_verified IS NULL
                          AND subscription_plan = 'free' AND subscription_status = 'active'
                          AND (email IS NULL
                               OR lower(email) = lower(vibecraft.jwt_claims() ->> 'email')))));
@@ -107,8 +111,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
--- Only for writes that name these columns: a balance change (deduct_credits) does not
--- pay for the guard.
+-- Only for writes that name these columns.
 CREATE OR REPLACE TRIGGER guard_user_update
     BEFORE UPDATE OF id, email, role, status, name, full_name, display_name, image, avatar_url, bio,
                      preferences, metadata, last_login_at, last_activity_at, deleted_at
@@ -141,7 +144,7 @@ CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
 COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
 COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
 COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
-COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, credit balance (credits, with credits_spent), subscription; soft-deleted with deleted_at.';
+COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, subscription (the credit balance: credit_balances); soft-deleted with deleted_at.';
 COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
 COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
 COMMENT ON VIEW vibecraft.user_profiles IS 'Seed name of users (Visual Prompt Builder); auto-updatable, RLS applies.';

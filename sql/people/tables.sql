@@ -51,7 +51,6 @@ CREATE TABLE vibecraft.users (
                         CHECK (status::text = ANY ('{ACTIVE,INACTIVE,INVITED,SUSPENDED}'::text[])),
     is_active           boolean NOT NULL DEFAULT true,
     preferences         jsonb NOT NULL DEFAULT '{}',
-    credits             integer NOT NULL DEFAULT 0 CHECK (credits >= 0),
     subscription_plan   varchar(30) NOT NULL DEFAULT 'free'
                         CHECK (subscription_plan::text = ANY ('{free,basic,pro,enterprise}'::text[])),
     subscription_status varchar(30) NOT NULL DEFAULT 'active'
@@ -61,11 +60,8 @@ CREATE TABLE vibecraft.users (
     last_activity_at    timestamptz,
     created_at          timestamptz NOT NULL DEFAULT now(),
     updated_at          timestamptz NOT NULL DEFAULT now(),
-    deleted_at          timestamptz,
-    -- Lifetime credits spent, kept by deduct_credits in the same statement as the balance
-    -- (lifetime credits added = credits + credits_spent), so statistics need no ledger scan.
-    -- (Last, as version 0.2.0 added it.)
-    credits_spent       bigint NOT NULL DEFAULT 0 CHECK (credits_spent >= 0)
+    deleted_at          timestamptz
+    -- The credit balance lives in vibecraft.credit_balances (sql/credits/tables.sql).
 );
 -- One account per address, compared case-insensitively, among live users.
 CREATE UNIQUE INDEX users_email_key ON vibecraft.users (lower(email)) WHERE deleted_at IS NULL;

@@ -10,8 +10,8 @@ CREATE OR REPLACE VIEW vibecraft.user_dashboard WITH (security_invoker = true) A
 SELECT u.id AS user_id,
        u.email,
        u.full_name,
-       u.credits,
-       u.credits_spent,
+       b.credits,
+       b.credits_spent,
        u.subscription_plan,
        u.subscription_status,
        (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id) AS total_orders,
@@ -28,6 +28,7 @@ SELECT u.id AS user_id,
            AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_api_keys,
        greatest(u.last_activity_at, u.last_login_at) AS last_activity_at
   FROM vibecraft.users u
+  LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
  WHERE u.deleted_at IS NULL;
 
 CREATE OR REPLACE VIEW vibecraft.admin_dashboard WITH (security_invoker = true) AS
@@ -38,7 +39,8 @@ SELECT (SELECT count(*) FROM vibecraft.users WHERE deleted_at IS NULL) AS total_
        (SELECT count(*) FROM vibecraft.orders WHERE status IN ('pending', 'processing')) AS open_orders,
        (SELECT coalesce(sum(amount - refund_amount), 0) FROM vibecraft.payments
          WHERE status IN ('succeeded', 'partially_refunded')) AS revenue,
-       (SELECT coalesce(sum(credits), 0) FROM vibecraft.users WHERE deleted_at IS NULL) AS credits_outstanding,
+       (SELECT coalesce(sum(b.credits), 0) FROM vibecraft.credit_balances b
+          JOIN vibecraft.users u ON u.id = b.user_id WHERE u.deleted_at IS NULL) AS credits_outstanding,
        (SELECT count(*) FROM vibecraft.api_usage_logs WHERE created_at > now() - interval '1 day') AS api_calls_24h,
        (SELECT count(*) FROM vibecraft.error_logs WHERE created_at > now() - interval '1 day') AS errors_24h;
 
@@ -49,7 +51,7 @@ CREATE POLICY own_read ON vibecraft.user_stat_totals FOR SELECT
 CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high());
 
--- Statistics. get_user_stats reads running totals (users.credits_spent, kept by
+-- Statistics. get_user_stats reads running totals (credit_balances.credits_spent, kept by
 -- deduct_credits; user_stat_totals and user_provider_totals, kept by the statement-level
 -- triggers below), so its cost does not grow with a user's history. The few per-user
 -- lists it still counts (orders, downloads, projects, keys) are small and indexed.
@@ -201,11 +203,11 @@ BEGIN
     IF NOT vibecraft.is_service() THEN
         RAISE EXCEPTION 'vibecraft.rebuild_stat_totals: only the service role may rebuild statistics' USING ERRCODE = '42501';
     END IF;
-    UPDATE vibecraft.users u SET credits_spent = s.spent
-      FROM (SELECT u2.id, coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l
-                                      WHERE l.user_id = u2.id AND l.amount < 0), 0) AS spent
-              FROM vibecraft.users u2) s
-     WHERE u.id = s.id AND u.credits_spent <> s.spent;
+    UPDATE vibecraft.credit_balances b SET credits_spent = s.spent
+      FROM (SELECT b2.user_id, coalesce((SELECT -sum(l.amount) FROM vibecraft.credit_ledger l
+                                           WHERE l.user_id = b2.user_id AND l.amount < 0), 0) AS spent
+              FROM vibecraft.credit_balances b2) s
+     WHERE b.user_id = s.user_id AND b.credits_spent <> s.spent;
     GET DIAGNOSTICS n = ROW_COUNT; changed := changed + n;
     LOCK TABLE vibecraft.user_stat_totals, vibecraft.user_provider_totals IN EXCLUSIVE MODE;
     DELETE FROM vibecraft.user_stat_totals;
@@ -255,9 +257,9 @@ BEGIN
     -- functions give the same answer; insight.sql checks it). NULL for no such user.
     RETURN (SELECT jsonb_build_object(
         'user_id', u.id,
-        'credits', u.credits,
-        'credits_added', u.credits + u.credits_spent,
-        'credits_spent', u.credits_spent,
+        'credits', b.credits,
+        'credits_added', b.credits + b.credits_spent,
+        'credits_spent', b.credits_spent,
         'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
                                         'calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
@@ -273,7 +275,8 @@ BEGIN
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
         'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
                                      (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
-      FROM vibecraft.users u WHERE u.id = user_uuid);
+      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+     WHERE u.id = user_uuid);
 END
 $$;
 
@@ -290,7 +293,7 @@ BEGIN
     END IF;
     RETURN jsonb_build_object(
         'user_id', user_uuid,
-        'credits', (SELECT u.credits FROM vibecraft.users u WHERE u.id = user_uuid),
+        'credits', (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid),
         'credits_added', (SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
         'credits_spent', (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
         'prompts', (SELECT count(*) FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid),
@@ -321,7 +324,8 @@ BEGIN
         'revenue', (SELECT coalesce(sum(amount - refund_amount), 0) FROM vibecraft.payments
                      WHERE status IN ('succeeded', 'partially_refunded', 'refunded')),
         'refunded', (SELECT coalesce(sum(refund_amount), 0) FROM vibecraft.payments),
-        'credits_outstanding', (SELECT coalesce(sum(credits), 0) FROM vibecraft.users WHERE deleted_at IS NULL),
+        'credits_outstanding', (SELECT coalesce(sum(b.credits), 0) FROM vibecraft.credit_balances b
+                                  JOIN vibecraft.users u ON u.id = b.user_id WHERE u.deleted_at IS NULL),
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}')
                                FROM (SELECT status, count(*) AS n FROM vibecraft.orders GROUP BY status) s),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(

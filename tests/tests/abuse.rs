@@ -391,7 +391,7 @@ fn an_idempotency_key_names_one_request() {
     su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
     let mut app = db.login_as("idem_app", &["vibecraft_authenticated"]);
     let balance = |su: &mut Client| -> i32 {
-        su.query_one("SELECT credits FROM vibecraft.users WHERE id = $1::text::uuid", &[&MIA]).unwrap().get(0)
+        su.query_one("SELECT credits FROM vibecraft.credit_balances WHERE user_id = $1::text::uuid", &[&MIA]).unwrap().get(0)
     };
     let start = balance(&mut su);
     let mut tx = signed_in(&mut app, MIA);

@@ -17,7 +17,7 @@ fn signed_in<'a>(client: &'a mut Client, user: &str) -> postgres::Transaction<'a
 fn ledger_matches_balance(su: &mut Client, user: &str) -> (i32, i64) {
     let row = su
         .query_one(
-            "SELECT u.credits, (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
+            "SELECT (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id), (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id)
                FROM vibecraft.users u WHERE u.id = $1::text::uuid",
             &[&user],
         )
@@ -59,7 +59,7 @@ fn users_spend_their_own_credits_and_nothing_more() {
     }
     // Nor can it write the ledger or its balance directly.
     let mut tx = signed_in(&mut mia, MIA);
-    assert_eq!(sqlstate(tx.execute("UPDATE vibecraft.users SET credits = 1000000 WHERE id = vibecraft.current_user_id()", &[])), "42501");
+    assert_eq!(sqlstate(tx.execute("UPDATE vibecraft.credit_balances SET credits = 1000000 WHERE user_id = vibecraft.current_user_id()", &[])), "42501");
     drop(tx);
     let mut tx = signed_in(&mut mia, MIA);
     assert_eq!(

@@ -349,7 +349,6 @@ fn sign_up_cannot_grant_itself_anything() {
     let me = "c2000000-0000-4000-8000-000000000001";
     for (what, columns, values) in [
         ("platform admin", ", system_role", ", 'admin'"),
-        ("credits", ", credits", ", 1000000"),
         ("another organization's ADMIN", ", organization_id, role", ", 'd0000000-0000-4000-8000-000000000001', 'ADMIN'"),
         ("enterprise plan", ", subscription_plan", ", 'enterprise'"),
         ("verified", ", email_verified", ", now()"),
@@ -359,6 +358,12 @@ fn sign_up_cannot_grant_itself_anything() {
         let sql = format!("INSERT INTO vibecraft.users (id, email{columns}) VALUES ('{me}', 'new@example.com'{values})");
         assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(sql.as_str(), &[])), "42501", "a new user cannot make itself {what}");
     }
+    // Nor give itself credits by writing its balance.
+    let mut tx = newbie.transaction().unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();
+    let balance = format!("INSERT INTO vibecraft.credit_balances (user_id, credits) VALUES ('{me}', 1000000)");
+    assert_eq!(vibecraft_integration_tests::sqlstate(tx.execute(balance.as_str(), &[])), "42501", "a new user cannot give itself credits");
+    drop(tx);
     // Nor take an address its token does not vouch for (someone else's, before they sign up).
     let mut tx = newbie.transaction().unwrap();
     tx.query_one("SELECT vibecraft.authenticate($1)", &[&vibecraft_integration_tests::token(me, serde_json::json!({}))]).unwrap();

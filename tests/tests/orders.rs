@@ -32,7 +32,7 @@ fn a_cancelled_order_refunds_once_even_under_a_race() {
         .query_one("SELECT id::text FROM vibecraft.orders WHERE user_id = $1::text::uuid AND status = 'pending' AND credits_used = 50", &[&MIA])
         .unwrap()
         .get(0);
-    let balance = |su: &mut postgres::Client| -> i32 { su.query_one("SELECT credits FROM vibecraft.users WHERE id = $1::text::uuid", &[&MIA]).unwrap().get(0) };
+    let balance = |su: &mut postgres::Client| -> i32 { su.query_one("SELECT credits FROM vibecraft.credit_balances WHERE user_id = $1::text::uuid", &[&MIA]).unwrap().get(0) };
     assert_eq!(balance(&mut su), 545, "the first order rolled back with its transaction; the second took 50");
 
     // Two staff sessions cancel and fail the same order at once: one wins, one refund.

@@ -157,7 +157,7 @@ fn replica_refuses_writes_with_25006_and_sends_them_to_the_primary() {
         .query_one("SELECT id::text FROM vibecraft.api_keys WHERE user_id = $1::text::uuid", &[&MIA])
         .unwrap()
         .get(0);
-    let balance: i32 = su.query_one("SELECT credits FROM vibecraft.users WHERE id = $1::text::uuid", &[&MIA]).unwrap().get(0);
+    let balance: i32 = su.query_one("SELECT credits FROM vibecraft.credit_balances WHERE user_id = $1::text::uuid", &[&MIA]).unwrap().get(0);
     wait_for_replay(&db);
 
     let mut mia = on_replica(&db, "mia");
@@ -193,6 +193,6 @@ fn replica_refuses_writes_with_25006_and_sends_them_to_the_primary() {
         }
     }
     // Nothing changed: the primary's balance is what it was.
-    let after: i32 = su.query_one("SELECT credits FROM vibecraft.users WHERE id = $1::text::uuid", &[&MIA]).unwrap().get(0);
+    let after: i32 = su.query_one("SELECT credits FROM vibecraft.credit_balances WHERE user_id = $1::text::uuid", &[&MIA]).unwrap().get(0);
     assert_eq!(after, balance);
 }

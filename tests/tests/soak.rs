@@ -118,7 +118,7 @@ fn soak_then_crash_loses_nothing_committed() {
         let acked_added: i64 = tallies.iter().map(|t| t.added[i]).sum();
         let row = su
             .query_one(
-                "SELECT u.credits::bigint,
+                "SELECT (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id)::bigint,
                         (SELECT coalesce(sum(amount), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id),
                         (SELECT count(*) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id AND l.reason = 'soak'),
                         (SELECT count(*) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id AND l.reason = 'soak add')

@@ -276,7 +276,7 @@ fn supabase_deleting_the_auth_user_leaves_no_orphan() {
         .query_one(
             &format!(
                 "SELECT email IS NULL AND full_name IS NULL AND name IS NULL AND NOT is_active AND deleted_at IS NOT NULL,
-                        credits, (SELECT sum(amount)::int FROM vibecraft.credit_ledger WHERE user_id = u.id)
+                        (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id), (SELECT sum(amount)::int FROM vibecraft.credit_ledger WHERE user_id = u.id)
                    FROM vibecraft.users u WHERE id = '{BO}'"
             ),
             &[],

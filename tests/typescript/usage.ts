@@ -14,8 +14,8 @@ import type {
 } from "./vibecraft";
 
 // Rows: NOT NULL columns are plain, nullable ones carry null.
-function describeUser(user: Tables<"users">): string {
-  const credits: number = user.credits;
+function describeUser(user: Tables<"users">, balance: Tables<"credit_balances">): string {
+  const credits: number = balance.credits;
   const name: string = user.name ?? "(no name)";
   // @ts-expect-error users.name may be null
   const unchecked: string = user.name;

@@ -46,7 +46,7 @@ SELECT vibecraft.create_order(NULL, 'ai_generation', 1);
 SELECT count(*) AS orders_of_mia FROM vibecraft.orders WHERE user_id = :mia;
 
 -- The ledger still sums to the balance.
-SELECT u.credits = (SELECT sum(amount) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id) AS ledger_matches
+SELECT (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id) = (SELECT sum(amount) FROM vibecraft.credit_ledger l WHERE l.user_id = u.id) AS ledger_matches
   FROM vibecraft.users u WHERE u.id = :mia;
 
 -- Payments: partial refunds add up, never beyond the amount.

@@ -27,7 +27,7 @@ SELECT d.prompts = (vibecraft.get_user_stats(d.user_id) ->> 'prompts')::bigint A
 -- System statistics.
 SELECT key FROM jsonb_object_keys(vibecraft.get_system_stats()) AS key ORDER BY key;
 SELECT s -> 'users_by_status' AS users_by_status, s -> 'credits_outstanding' AS credits_outstanding,
-       (s ->> 'credits_outstanding')::bigint = (SELECT sum(credits) FROM vibecraft.users) AS outstanding_matches,
+       (s ->> 'credits_outstanding')::bigint = (SELECT sum(credits) FROM vibecraft.credit_balances) AS outstanding_matches,
        (s ->> 'revenue')::numeric = (SELECT admin_dashboard.revenue FROM vibecraft.admin_dashboard) AS revenue_matches_dashboard
   FROM vibecraft.get_system_stats() s;
 

@@ -13,8 +13,8 @@ RESET session_replication_role;
 -- A ledger row edited by hand (Mia's signup bonus).
 UPDATE vibecraft.credit_ledger SET amount = amount + 1 WHERE id = 'd3000000-0000-4000-8000-000000000003';
 -- A negative balance (only possible once its CHECK constraint is gone): Erin.
-ALTER TABLE vibecraft.users DROP CONSTRAINT users_credits_check;
-UPDATE vibecraft.users SET credits = -5 WHERE id = 'd1000000-0000-4000-8000-000000000004';
+ALTER TABLE vibecraft.credit_balances DROP CONSTRAINT credit_balances_credits_check;
+UPDATE vibecraft.credit_balances SET credits = -5 WHERE user_id = 'd1000000-0000-4000-8000-000000000004';
 -- A completed order whose payment failed.
 UPDATE vibecraft.payments SET status = 'failed' WHERE id = 'df000000-0000-4000-8000-000000000001';
 -- A provider key under a key version the keyring does not hold.

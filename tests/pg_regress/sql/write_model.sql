@@ -131,7 +131,7 @@ UPDATE vibecraft.users SET email = 'mia@elsewhere.example.com' WHERE id = :mia;
 UPDATE vibecraft.user_profiles SET email = 'mia@elsewhere.example.com' WHERE id = :mia;
 UPDATE vibecraft.users SET role = 'ADMIN' WHERE id = :mia;
 UPDATE vibecraft.users SET subscription_plan = 'enterprise' WHERE id = :mia;
-UPDATE vibecraft.users SET credits = 1000000 WHERE id = :mia;
+UPDATE vibecraft.credit_balances SET credits = 1000000 WHERE user_id = :mia;
 UPDATE vibecraft.user_profiles SET bio = 'I like podcasts' WHERE id = :mia;
 -- Signing up takes only the address the token vouches for.
 SELECT pg_temp.sign_in('f1000000-0000-4000-8000-000000000001', 'newcomer@example.com') AS newcomer;
