@@ -507,6 +507,101 @@ fn policy_helpers_follow_every_change_statement_by_statement() {
     assert_eq!(sqlstate(tx.query_one("SELECT vibecraft.project_ids_with_role('boss')", &[])), "22023");
 }
 
+/// The helpers hand out one transaction-lived array per answer: it must never outlive its
+/// transaction, be changed through a caller's copy, or answer for another identity, even when
+/// the identity changes inside one statement, in a procedure that commits, or in a savepoint.
+#[test]
+fn policy_helper_answers_belong_to_one_identity_and_one_transaction() {
+    let db = TestDb::new("id_policy_lifetimes");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let project: String = su
+        .query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Erin only') RETURNING id::text", &[&ERIN])
+        .unwrap()
+        .get(0);
+    let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
+    su.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS lifetimes AUTHORIZATION {}_mia", db.name)).unwrap();
+    let (erin, own) = (token(ERIN, json!({})), token(MIA, json!({})));
+    let text = |c: &mut Client, sql: &str| -> String { c.query_one(sql, &[]).unwrap().get(0) };
+
+    // A WITH HOLD cursor keeps Erin's answer past COMMIT; the backend must not reuse freed memory.
+    mia.batch_execute(&format!(
+        "BEGIN; SELECT vibecraft.authenticate('{erin}');
+         DECLARE held CURSOR WITH HOLD FOR
+           SELECT vibecraft.project_ids_with_role('owner')::text FROM generate_series(1, 3);
+         COMMIT;"
+    ))
+    .unwrap();
+    text(&mut mia, "SELECT string_agg(repeat('x', 1000), '') FROM generate_series(1, 2000)");
+    for row in mia.query("FETCH ALL FROM held", &[]).unwrap() {
+        assert!(row.get::<_, String>(0).contains(&project), "a held answer changed after its transaction");
+    }
+    mia.batch_execute("CLOSE held").unwrap();
+    assert_eq!(text(&mut mia, "SELECT vibecraft.project_ids_with_role('owner')::text"), "{}", "no identity after COMMIT");
+
+    // One statement, two identities: each call answers for the identity of its moment.
+    let mut tx = mia.transaction().unwrap();
+    let row = tx
+        .query_one(
+            &format!(
+                "SELECT vibecraft.project_ids_with_role('owner')::text,
+                        (SELECT vibecraft.authenticate('{own}') IS NOT NULL),
+                        vibecraft.project_ids_with_role('owner')::text
+                   FROM (SELECT vibecraft.authenticate('{erin}')) signed_in"
+            ),
+            &[],
+        )
+        .unwrap();
+    assert!(row.get::<_, String>(0).contains(&project));
+    assert!(!row.get::<_, String>(2).contains(&project), "Mia got Erin's cached answer in the same statement");
+    tx.commit().unwrap();
+
+    // A procedure that changes its copy of the answer, commits and rolls back.
+    mia.batch_execute(&format!(
+        r#"CREATE PROCEDURE lifetimes.churn(t text) LANGUAGE plpgsql AS $$
+           DECLARE a uuid[]; b uuid[];
+           BEGIN
+             PERFORM vibecraft.authenticate(t);
+             a := vibecraft.project_ids_with_role('owner');
+             b := vibecraft.project_ids_with_role('owner');
+             a[1] := '00000000-0000-0000-0000-000000000000';
+             a := array_append(a, '00000000-0000-0000-0000-000000000001'::uuid);
+             IF NOT ('{project}'::uuid = ANY (vibecraft.project_ids_with_role('owner'))) THEN
+               RAISE EXCEPTION 'changing a copy changed the answer';
+             END IF;
+             COMMIT;
+             IF cardinality(vibecraft.project_ids_with_role('owner')) <> 0 THEN
+               RAISE EXCEPTION 'the answer outlived its transaction';
+             END IF;
+             FOR i IN 1..3 LOOP
+               PERFORM vibecraft.authenticate(t);
+               b := vibecraft.project_ids_with_role('owner');
+               ROLLBACK;
+             END LOOP;
+             IF NOT ('{project}'::uuid = ANY (b)) OR cardinality(a) <> 2 THEN
+               RAISE EXCEPTION 'a kept copy changed: a=% b=%', a, b;
+             END IF;
+           END $$;"#
+    ))
+    .unwrap();
+    mia.batch_execute(&format!("CALL lifetimes.churn('{erin}')")).unwrap();
+
+    // Signed in as Erin inside a savepoint or an exception block: forgotten with it.
+    let mut tx = signed_in(&mut mia, MIA);
+    tx.batch_execute(&format!("SAVEPOINT s; SELECT vibecraft.authenticate('{erin}')")).unwrap();
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 1);
+    tx.batch_execute("ROLLBACK TO SAVEPOINT s").unwrap();
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 0);
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN PERFORM vibecraft.authenticate('{erin}'); PERFORM vibecraft.project_ids_with_role('owner');
+                RAISE EXCEPTION 'undo'; EXCEPTION WHEN raise_exception THEN NULL; END $$"
+    ))
+    .unwrap();
+    assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.projects WHERE id = '{project}'")), 0);
+    let me: String = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(me, MIA);
+}
+
 /// Policies call their helpers directly, so that Citus can push them down to the workers
 /// (it refuses subqueries in the policies of distributed tables). The four that still
 /// look up another table are named here, to be rewritten before their tables are
