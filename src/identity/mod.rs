@@ -36,6 +36,16 @@ pub struct Identity {
     previous: Option<Box<Identity>>,
 }
 
+/// Dropped link by link: a deep chain (one per nested savepoint) must not recurse.
+impl Drop for Identity {
+    fn drop(&mut self) {
+        let mut next = self.previous.take();
+        while let Some(mut identity) = next {
+            next = identity.previous.take();
+        }
+    }
+}
+
 thread_local! {
     static CURRENT: RefCell<Option<Identity>> = const { RefCell::new(None) };
     /// Identities ended by sign_out(), with the subtransaction that ended them: rolling it
@@ -53,7 +63,15 @@ pub fn establish(
     // SAFETY: a plain read of transaction state.
     let subtransaction = unsafe { pg_sys::GetCurrentSubTransactionId() };
     CURRENT.with(|c| {
-        let previous = c.borrow_mut().take().map(Box::new);
+        // Only what was current when a subtransaction began is ever restored (by its
+        // rollback), so a sign-in in the subtransaction of the identity it replaces keeps
+        // that one's `previous`: repeated sign-ins cannot grow a chain (one entry per open
+        // savepoint at most).
+        let replaced = c.borrow_mut().take();
+        let previous = match replaced {
+            Some(mut same_level) if same_level.subtransaction == subtransaction => same_level.previous.take(),
+            other => other.map(Box::new),
+        };
         *c.borrow_mut() = Some(Identity {
             user_id,
             role,
@@ -106,14 +124,9 @@ unsafe extern "C-unwind" fn on_subtransaction_end(
     // What the policies were told may rest on rows the savepoint wrote (its snapshot
     // changes too, when it wrote any; this does not depend on that).
     policy::forget();
-    // An identity established inside a rolled-back savepoint is rolled back with it.
     CURRENT.with(|c| {
         let mut c = c.borrow_mut();
-        while c.as_ref().is_some_and(|i| i.subtransaction >= my_subid) {
-            let previous = c.take().and_then(|i| i.previous);
-            *c = previous.map(|b| *b);
-        }
-        // A sign-out inside the rolled-back savepoint is undone (the oldest one counts).
+        // A sign-out inside the rolled-back savepoint is undone (the oldest one counts)...
         SIGNED_OUT.with(|s| {
             let mut s = s.borrow_mut();
             while s.last().is_some_and(|(sub, _)| *sub >= my_subid) {
@@ -121,6 +134,12 @@ unsafe extern "C-unwind" fn on_subtransaction_end(
                 *c = Some(identity);
             }
         });
+        // ...and then an identity established inside it is rolled back with it, also one
+        // that a sign-out there had ended (else the savepoint's sign-in would survive it).
+        while c.as_ref().is_some_and(|i| i.subtransaction >= my_subid) {
+            let previous = c.as_mut().and_then(|i| i.previous.take());
+            *c = previous.map(|b| *b);
+        }
     });
 }
 
@@ -271,7 +290,14 @@ fn sign_out() -> bool {
     let ended = CURRENT.with(|c| c.borrow_mut().take());
     let was_signed_in = ended.is_some();
     if let Some(identity) = ended {
-        SIGNED_OUT.with(|s| s.borrow_mut().push((subtransaction, identity)));
+        // Only the oldest sign-out of a subtransaction is ever restored: later ones in the
+        // same subtransaction are not kept (so repeated sign-outs cannot grow the list).
+        SIGNED_OUT.with(|s| {
+            let mut s = s.borrow_mut();
+            if s.last().is_none_or(|(sub, _)| *sub != subtransaction) {
+                s.push((subtransaction, identity));
+            }
+        });
     }
     if nodes::propagating() {
         nodes::propagate(None);

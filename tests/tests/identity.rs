@@ -627,3 +627,47 @@ fn policies_have_no_subqueries_but_the_four_known_ones() {
         ["canvases.owner_insert", "canvases.owner_or_manager_write", "executions.member_run", "feedback_tags.with_feedback"]
     );
 }
+
+/// Signing in again and again, or in and out, keeps no history beyond one entry per open
+/// savepoint (found by an attack review: 400,000 sign-ins in one statement built a chain
+/// whose drop at COMMIT overflowed the stack and crashed the server), and rolling back a
+/// savepoint that signed in and out returns to the identity from before it.
+#[test]
+fn repeated_sign_ins_keep_no_history_and_savepoints_restore_the_identity_before_them() {
+    let db = TestDb::new("id_sign_in_churn");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
+    let (erin, own) = (token(ERIN, json!({})), token(MIA, json!({})));
+    let signed_in_many: i64 = mia
+        .query_one("SELECT count(vibecraft.authenticate($1)) FROM generate_series(1, 500000)", &[&own])
+        .unwrap()
+        .get(0);
+    assert_eq!(signed_in_many, 500000);
+    mia.batch_execute(&format!(
+        "BEGIN; SELECT count(vibecraft.sign_out()) + count(vibecraft.authenticate('{own}')) FROM generate_series(1, 300000); COMMIT"
+    ))
+    .unwrap();
+    let me = |tx: &mut postgres::Transaction<'_>| -> Option<String> {
+        tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0)
+    };
+    let mut tx = signed_in(&mut mia, MIA);
+    tx.batch_execute(&format!("SAVEPOINT s; SELECT vibecraft.authenticate('{erin}'); SELECT vibecraft.sign_out(); ROLLBACK TO SAVEPOINT s"))
+        .unwrap();
+    assert_eq!(me(&mut tx).as_deref(), Some(MIA), "a savepoint's sign-in outlived its rollback");
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN PERFORM vibecraft.authenticate('{erin}'); PERFORM vibecraft.sign_out(); RAISE EXCEPTION 'undo';
+                EXCEPTION WHEN raise_exception THEN NULL; END $$"
+    ))
+    .unwrap();
+    assert_eq!(me(&mut tx).as_deref(), Some(MIA));
+    tx.batch_execute(&format!(
+        "SELECT vibecraft.sign_out(); SAVEPOINT t; SELECT vibecraft.authenticate('{erin}'); SELECT vibecraft.sign_out();
+         SELECT vibecraft.authenticate('{erin}'); ROLLBACK TO SAVEPOINT t"
+    ))
+    .unwrap();
+    assert_eq!(me(&mut tx), None, "signed out before the savepoint, so signed out after its rollback");
+    tx.batch_execute(&format!("SAVEPOINT u; SELECT vibecraft.authenticate('{own}'); RELEASE u")).unwrap();
+    assert_eq!(me(&mut tx).as_deref(), Some(MIA), "a released savepoint keeps its sign-in");
+    tx.commit().unwrap();
+}
