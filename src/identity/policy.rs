@@ -184,7 +184,12 @@ fn org_rank(role: &str) -> Option<u8> {
 /// The minimum rank a policy asks for; 22023 as project_role_rank() and org_role_rank() say it.
 fn min_rank(given: Option<&str>, what: &str, allowed: &str, rank: fn(&str) -> Option<u8>) -> u8 {
     given.and_then(rank).unwrap_or_else(|| {
-        let given = given.map_or("NULL".to_string(), |g| format!("'{}'", g.replace('\'', "''")));
+        // Echo a bounded prefix: a caller's 200 MB string must not become a 200 MB log line.
+        let given = given.map_or("NULL".to_string(), |g| {
+            let shown: String = g.chars().take(40).collect();
+            let more = if shown.len() < g.len() { "..." } else { "" };
+            format!("'{}'{more}", shown.replace('\'', "''"))
+        });
         invalid_parameter(format!("vibecraft: {what} must be {allowed}, not {given}"))
     })
 }
