@@ -28,6 +28,17 @@ fn count(tx: &mut postgres::Transaction<'_>, sql: &str) -> i64 {
     tx.query_one(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}")).get(0)
 }
 
+/// The demo data and one project of Erin's alone; the superuser connection and the project id.
+fn demo_with_erins_project(db: &TestDb) -> (Client, String) {
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    let project: String = su
+        .query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Erin only') RETURNING id::text", &[&ERIN])
+        .unwrap()
+        .get(0);
+    (su, project)
+}
+
 /// Every table and seed-name view with a user_id column.
 fn user_relations(su: &mut Client) -> Vec<(String, bool)> {
     su.query(
@@ -448,12 +459,7 @@ fn a_node_identity_set_by_hand_is_verified_not_trusted() {
 #[test]
 fn policy_helpers_follow_every_change_statement_by_statement() {
     let db = TestDb::new("id_policy_answers");
-    let mut su = db.superuser();
-    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
-    let project: String = su
-        .query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Erin only') RETURNING id::text", &[&ERIN])
-        .unwrap()
-        .get(0);
+    let (mut su, project) = demo_with_erins_project(&db);
     let sees = |tx: &mut postgres::Transaction<'_>, role: &str| -> bool {
         let sql = format!("SELECT '{project}'::uuid = ANY (vibecraft.project_ids_with_role('{role}'))");
         tx.query_one(&sql, &[]).unwrap().get(0)
@@ -513,12 +519,7 @@ fn policy_helpers_follow_every_change_statement_by_statement() {
 #[test]
 fn policy_helper_answers_belong_to_one_identity_and_one_transaction() {
     let db = TestDb::new("id_policy_lifetimes");
-    let mut su = db.superuser();
-    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
-    let project: String = su
-        .query_one("INSERT INTO vibecraft.projects (user_id, name) VALUES ($1::text::uuid, 'Erin only') RETURNING id::text", &[&ERIN])
-        .unwrap()
-        .get(0);
+    let (mut su, project) = demo_with_erins_project(&db);
     let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
     su.batch_execute(&format!("CREATE SCHEMA IF NOT EXISTS lifetimes AUTHORIZATION {}_mia", db.name)).unwrap();
     let (erin, own) = (token(ERIN, json!({})), token(MIA, json!({})));
