@@ -17,7 +17,8 @@ use crate::errors::invalid_parameter;
 use crate::owner_rights::{types::UUID, Access, OwnerStatement};
 use pgrx::prelude::*;
 use pgrx::{pg_sys, PgMemoryContexts};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// Who is asking. Computed on every call (it is cheap), so that a sign-in, SET ROLE or
 /// new request claims inside one statement are honoured at once.
@@ -39,13 +40,13 @@ struct View {
     completed: u64,
 }
 
-/// A set of ids, with the uuid[] handed to PostgreSQL, allocated once in the
-/// transaction's memory: policies compare a column with it on every row, and the
-/// executor may hold on to it for a whole scan, so it is never freed before the
-/// transaction ends.
+/// One answer: a set of ids (sorted, distinct), and a serial number that tells this
+/// answer from every other one handed out in this backend, so that a function call can
+/// check with one comparison whether the array it built earlier still holds the answer.
+#[derive(Clone)]
 struct Ids {
-    ids: Vec<pgrx::Uuid>,
-    array: pg_sys::Datum,
+    serial: u64,
+    ids: Rc<[pgrx::Uuid]>,
 }
 
 #[derive(Default)]
@@ -54,7 +55,7 @@ struct Answers {
     user_row: Option<(bool, Option<(pgrx::Uuid, u8)>)>,
     /// Projects with the caller's rank in each (owner 4 > admin 3 > editor 2 > viewer 1).
     project_ranks: Option<Vec<(pgrx::Uuid, u8)>>,
-    /// The arrays handed out, by minimum rank (index rank - 1).
+    /// The answers, by minimum rank (index rank - 1).
     projects: [Option<Ids>; 4],
     organizations: [Option<Ids>; 3],
 }
@@ -66,16 +67,15 @@ struct Asked {
 }
 
 thread_local! {
+    /// The answers for one caller and one snapshot: only the latest are kept, so a
+    /// transaction that changes its answers thousands of times holds one set.
     static ASKED: RefCell<Option<Asked>> = const { RefCell::new(None) };
-    /// The arrays of earlier statements in this transaction, so that an unchanged answer
-    /// hands out the same array instead of a new copy per statement.
-    static ARRAYS: RefCell<Vec<Ids>> = const { RefCell::new(Vec::new()) };
+    static LAST_SERIAL: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Forget every answer: at transaction end and when a savepoint is rolled back.
 pub fn forget() {
     ASKED.with(|a| *a.borrow_mut() = None);
-    ARRAYS.with(|a| a.borrow_mut().clear());
 }
 
 fn caller() -> Caller {
@@ -223,30 +223,24 @@ fn ids_of(rows: pgrx::spi::SpiTupleTable) -> Vec<pgrx::Uuid> {
     rows.filter_map(|row| row.get::<pgrx::Uuid>(1).ok().flatten()).collect()
 }
 
-/// The array for `ids` (sorted, distinct): the one handed out earlier in this transaction
-/// when it holds the same ids, else a new one in the transaction's memory.
-fn array_of(mut ids: Vec<pgrx::Uuid>) -> Ids {
+/// `ids` as one answer: sorted, distinct, with a serial number of its own.
+fn answer_of(mut ids: Vec<pgrx::Uuid>) -> Ids {
     ids.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
     ids.dedup();
-    let known = ARRAYS.with(|a| a.borrow().iter().find(|x| x.ids == ids).map(|x| x.array));
-    let array = known.unwrap_or_else(|| {
-        // SAFETY: TopTransactionContext exists inside a transaction, where policies run.
-        let array = unsafe {
-            PgMemoryContexts::TopTransactionContext.switch_to(|_| ids.clone().into_datum()).expect("an array")
-        };
-        ARRAYS.with(|a| a.borrow_mut().push(Ids { ids: ids.clone(), array }));
-        array
+    let serial = LAST_SERIAL.with(|s| {
+        s.set(s.get() + 1);
+        s.get()
     });
-    Ids { ids, array }
+    Ids { serial, ids: ids.into() }
 }
 
-/// The uuid[] of the projects in which the caller holds at least `rank`.
-fn projects_with_rank(caller: Caller, rank: u8) -> pg_sys::Datum {
+/// The projects in which the caller holds at least `rank`.
+fn projects_with_rank(caller: Caller, rank: u8) -> Ids {
     let slot = usize::from(rank - 1);
     let everything = caller.service || admin(caller);
     with_answers(
         caller,
-        |a| a.projects[slot].as_ref().map(|ids| ids.array),
+        |a| a.projects[slot].as_ref().map(Ids::clone),
         |a| {
             let ids = if everything {
                 ALL_PROJECTS.run(&[], ids_of)
@@ -265,18 +259,18 @@ fn projects_with_rank(caller: Caller, rank: u8) -> pg_sys::Datum {
             } else {
                 Vec::new()
             };
-            a.projects[slot] = Some(array_of(ids));
+            a.projects[slot] = Some(answer_of(ids));
         },
     )
 }
 
-/// The uuid[] of the organizations in which the caller holds at least `rank`.
-fn organizations_with_rank(caller: Caller, rank: u8) -> pg_sys::Datum {
+/// The organizations in which the caller holds at least `rank`.
+fn organizations_with_rank(caller: Caller, rank: u8) -> Ids {
     let slot = usize::from(rank - 1);
     let everything = caller.service || admin(caller);
     with_answers(
         caller,
-        |a| a.organizations[slot].as_ref().map(|ids| ids.array),
+        |a| a.organizations[slot].as_ref().map(Ids::clone),
         |a| {
             let ids = if everything {
                 ALL_ORGANIZATIONS.run(&[], ids_of)
@@ -287,7 +281,7 @@ fn organizations_with_rank(caller: Caller, rank: u8) -> pg_sys::Datum {
             } else {
                 Vec::new()
             };
-            a.organizations[slot] = Some(array_of(ids));
+            a.organizations[slot] = Some(answer_of(ids));
         },
     )
 }
@@ -304,8 +298,62 @@ fn owner_scope() -> (pgrx::Uuid, pgrx::Uuid) {
 }
 
 // The SQL functions, version-1 C functions declared in sql/identity/rules.sql (written
-// by hand rather than with #[pg_extern] so that the arrays can be handed out as they are
-// kept, without a copy per row).
+// by hand rather than with #[pg_extern] so that an array is built once per calling
+// expression, not once per row).
+
+/// The array a calling expression was handed, kept in the expression's own memory
+/// (`fn_extra` in `fn_mcxt`): it lives exactly as long as the executor may hold the array
+/// (an index scan keeps it as its key for the whole scan) and is freed with the query.
+#[repr(C)]
+struct HandedOut {
+    serial: u64,
+    array: pg_sys::Datum,
+}
+
+/// The uuid[] of `answer` for the expression calling through `fcinfo`: the one it was
+/// handed before when the answer is unchanged (the common case, once per row). The first
+/// answer is built in the expression's memory; if the answer changes while the expression
+/// lives (a sign-in inside the statement), each call builds its array in the calling
+/// context, as any function's result, so that nothing accumulates.
+unsafe fn hand_out(fcinfo: pg_sys::FunctionCallInfo, answer: &Ids) -> pg_sys::Datum {
+    // SAFETY: fcinfo is PostgreSQL's; flinfo, when set, is the calling expression's, and
+    // fn_extra belongs to this function (NULL until it is set here).
+    unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        if flinfo.is_null() {
+            return uuid_array(&answer.ids);
+        }
+        let handed = (*flinfo).fn_extra.cast::<HandedOut>();
+        if handed.is_null() {
+            let array = PgMemoryContexts::For((*flinfo).fn_mcxt).switch_to(|_| uuid_array(&answer.ids));
+            let handed = pg_sys::MemoryContextAlloc((*flinfo).fn_mcxt, std::mem::size_of::<HandedOut>()).cast::<HandedOut>();
+            handed.write(HandedOut { serial: answer.serial, array });
+            (*flinfo).fn_extra = handed.cast();
+            array
+        } else if (*handed).serial == answer.serial {
+            (*handed).array
+        } else {
+            uuid_array(&answer.ids)
+        }
+    }
+}
+
+/// A uuid[] of `ids` in the current memory context, in one allocation.
+fn uuid_array(ids: &[pgrx::Uuid]) -> pg_sys::Datum {
+    const UUID_LEN: i32 = 16;
+    // SAFETY: construct_array copies the 16 bytes each element points to; the pointers
+    // stay valid (they point into `ids`) until it returns.
+    unsafe {
+        let array = if ids.is_empty() {
+            pg_sys::construct_empty_array(pg_sys::UUIDOID)
+        } else {
+            let mut elements: Vec<pg_sys::Datum> = ids.iter().map(|id| pg_sys::Datum::from(id.as_bytes().as_ptr())).collect();
+            let count = i32::try_from(elements.len()).expect("fewer ids than an array can hold");
+            pg_sys::construct_array(elements.as_mut_ptr(), count, pg_sys::UUIDOID, UUID_LEN, false, pg_sys::TYPALIGN_CHAR as std::ffi::c_char)
+        };
+        pg_sys::Datum::from(array)
+    }
+}
 
 macro_rules! v1_function {
     ($finfo:ident) => {
@@ -340,7 +388,8 @@ pub unsafe extern "C-unwind" fn vibecraft_project_ids_with_role(fcinfo: pg_sys::
     // SAFETY: PostgreSQL's fcinfo for a function of one text argument.
     let given = unsafe { text_arg(fcinfo, 0) };
     let rank = min_rank(given.as_deref(), "project role", "owner, admin, editor or viewer", project_rank);
-    projects_with_rank(caller(), rank)
+    // SAFETY: PostgreSQL's fcinfo.
+    unsafe { hand_out(fcinfo, &projects_with_rank(caller(), rank)) }
 }
 
 v1_function!(pg_finfo_vibecraft_org_ids_with_role);
@@ -351,7 +400,8 @@ pub unsafe extern "C-unwind" fn vibecraft_org_ids_with_role(fcinfo: pg_sys::Func
     // SAFETY: PostgreSQL's fcinfo for a function of one text argument.
     let given = unsafe { text_arg(fcinfo, 0) };
     let rank = min_rank(given.as_deref(), "organization role", "ADMIN, MANAGER or MEMBER", org_rank);
-    organizations_with_rank(caller(), rank)
+    // SAFETY: PostgreSQL's fcinfo.
+    unsafe { hand_out(fcinfo, &organizations_with_rank(caller(), rank)) }
 }
 
 v1_function!(pg_finfo_vibecraft_owner_scope_low);

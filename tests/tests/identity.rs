@@ -672,3 +672,44 @@ fn repeated_sign_ins_keep_no_history_and_savepoints_restore_the_identity_before_
     assert_eq!(me(&mut tx).as_deref(), Some(MIA), "a released savepoint keeps its sign-in");
     tx.commit().unwrap();
 }
+
+#[test]
+fn answers_that_change_in_one_transaction_are_not_kept_one_per_change() {
+    let db = TestDb::new("id_answer_memory");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    su.execute(
+        "INSERT INTO vibecraft.projects (user_id, name) SELECT $1::text::uuid, 'many ' || g FROM generate_series(1, 9000) g",
+        &[&MIA],
+    )
+    .unwrap();
+    let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
+    // The backend's private memory (not shared buffers), from the kernel: the server runs
+    // on this machine, as everywhere make test runs.
+    let pid: i32 = mia.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let private_kb = || -> i64 {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let line = status.lines().find(|l| l.starts_with("RssAnon:")).expect("RssAnon in /proc/PID/status");
+        line.split_whitespace().nth(1).unwrap().parse().unwrap()
+    };
+    let mut tx = signed_in(&mut mia, MIA);
+    tx.query_one("SELECT cardinality(vibecraft.project_ids_with_role('viewer'))", &[]).unwrap();
+    let before = private_kb();
+    // 600 answers of 9,000 ids each, every one different from the last: kept one per
+    // change, that is about 500 MB until COMMIT.
+    tx.batch_execute(&format!(
+        "DO $$ BEGIN
+           FOR i IN 1..600 LOOP
+             INSERT INTO vibecraft.projects (user_id, name) VALUES ('{MIA}', 'one more ' || i);
+             PERFORM cardinality(vibecraft.project_ids_with_role('viewer'));
+             PERFORM count(*) FROM vibecraft.projects;
+           END LOOP;
+         END $$"
+    ))
+    .unwrap();
+    let grown_mb = (private_kb() - before) / 1024;
+    let answer: i32 = tx.query_one("SELECT cardinality(vibecraft.project_ids_with_role('viewer'))", &[]).unwrap().get(0);
+    assert!(answer >= 9600, "the last answer counts every project: {answer}");
+    assert!(grown_mb < 64, "600 changing answers grew the backend by {grown_mb} MB");
+    tx.commit().unwrap();
+}
