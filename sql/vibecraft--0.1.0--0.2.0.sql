@@ -53,6 +53,11 @@ ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
 DROP INDEX vibecraft.executions_agent_id_idx;
 DROP INDEX vibecraft.canvases_model_id_idx;
 
+-- A feedback tag carries its feedback's sender, which its policy reads (the index on it
+-- comes with @new-objects).
+ALTER TABLE vibecraft.feedback_tags ADD COLUMN user_id uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL;
+UPDATE vibecraft.feedback_tags t SET user_id = f.user_id FROM vibecraft.feedback f WHERE f.id = t.feedback_id;
+
 -- ---- install-once objects new since 0.1.0 (@since in sql/*/tables.sql)
 -- Invitations to join a project: the invitee accepts (accept_project_invitation), so no
 -- one becomes a member of a project without saying yes.
@@ -139,6 +144,9 @@ INSERT INTO vibecraft.rate_limit_rules (id, action, limit_count, time_window, de
 -- that rows referring to them still do after a dump is restored into a fresh install.
 -- @since 0.2.0
 UPDATE vibecraft.storage_buckets SET id = md5('vibecraft.storage_buckets:' || name)::uuid WHERE is_system;
+
+-- @since 0.2.0
+CREATE INDEX feedback_tags_user_id_idx ON vibecraft.feedback_tags (user_id);
 
 -- Installed rows get the same ids in every database (derived from their names), so
 -- that rows referring to them still do after a dump is restored into a fresh install.
@@ -1133,16 +1141,15 @@ CREATE POLICY manager_update ON vibecraft.models FOR UPDATE
 CREATE POLICY manager_delete ON vibecraft.models FOR DELETE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
--- Executions: members read them and run their organization's agents (the foreign key
--- on (agent_id, organization_id) keeps the agent in the same organization) as
--- themselves; MANAGERs update and delete them.
+-- Executions: members read them and run their organization's agents as themselves;
+-- MANAGERs update and delete them. The foreign key on (agent_id, organization_id) keeps
+-- the agent in the execution's organization, and guard_visible_agent (below) refuses one
+-- the caller cannot see, so the policy has no subquery on agents.
 CREATE POLICY member_read ON vibecraft.executions FOR SELECT
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
-                AND user_id = vibecraft.current_user_id()
-                -- an agent the caller can see: a deleted one answers as a missing one
-                AND EXISTS (SELECT 1 FROM vibecraft.agents a WHERE a.id = agent_id));
+                AND user_id = vibecraft.current_user_id());
 CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
     WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
@@ -1150,24 +1157,66 @@ CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 -- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
--- its own organization with one of that organization's models (foreign key).
+-- its own organization with one of that organization's models, and written by its owner
+-- while a member, or by a MANAGER. The foreign key on (model_id, organization_id) keeps
+-- the model in the canvas's organization, and guard_visible_model (below) refuses one the
+-- caller cannot see, so the policies have no subquery on models.
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR (is_shared AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
-                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
+                AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
     WITH CHECK ((user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                 OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
-                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
+                 AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
+                OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
+
+-- A new execution's agent and a canvas's model must be rows the writer can see: a
+-- soft-deleted one (hidden by hide_soft_deleted) answers as a missing one, with the
+-- foreign key's SQLSTATE (23503), so the refusal tells nothing a missing row would not.
+-- A trigger rather than a policy subquery: Citus pushes no subquery in a policy down to
+-- the shards (docs/scale-out.md). It reads as the writer, under RLS; staff see deleted
+-- rows and may use them.
+CREATE OR REPLACE FUNCTION vibecraft.guard_visible_agent_or_model()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A dump's load (row_security off, which only sessions that bypass RLS can run
+    -- inserts with) brings canvases before models; its rows were checked when written.
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_TABLE_NAME = 'executions' THEN
+        IF NOT EXISTS (SELECT 1 FROM vibecraft.agents a
+                        WHERE a.id OPERATOR(pg_catalog.=) NEW.agent_id
+                          AND a.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
+            RAISE EXCEPTION 'vibecraft: executions.agent_id names no agent of the execution''s organization'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM vibecraft.models m
+                       WHERE m.id OPERATOR(pg_catalog.=) NEW.model_id
+                         AND m.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
+        RAISE EXCEPTION 'vibecraft: canvases.model_id names no model of the canvas''s organization'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.guard_visible_agent_or_model() IS
+    'Trigger: an execution''s agent and a canvas''s model are rows of its organization the writer can see (a soft-deleted one answers as missing).';
+CREATE OR REPLACE TRIGGER guard_visible_agent BEFORE INSERT ON vibecraft.executions
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
+CREATE OR REPLACE TRIGGER guard_visible_model BEFORE INSERT OR UPDATE OF model_id ON vibecraft.canvases
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
 
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';
@@ -2277,12 +2326,39 @@ CREATE POLICY staff_responds ON vibecraft.feedback FOR UPDATE
 CREATE POLICY staff_delete ON vibecraft.feedback FOR DELETE
     USING (vibecraft.is_service() OR vibecraft.is_admin());
 
+-- Tags: read with their feedback (its sender and staff), by the sender the tag carries,
+-- so that the policy has no subquery on feedback (Citus pushes none down to the shards).
 CREATE POLICY with_feedback ON vibecraft.feedback_tags FOR SELECT
-    USING (feedback_id IN (SELECT f.id FROM vibecraft.feedback f));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_insert ON vibecraft.feedback_tags FOR INSERT
     WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_tags FOR DELETE
     USING (vibecraft.is_service() OR vibecraft.is_admin());
+
+-- A tag carries the sender of its feedback, whatever the writer passes (no signed-in role
+-- is granted the column); a sender deleted later leaves NULL in both (ON DELETE SET NULL,
+-- which updates user_id only and so does not fire this trigger). It reads as the writer:
+-- the staff who tag feedback read all of it.
+CREATE OR REPLACE FUNCTION vibecraft.copy_feedback_sender()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A dump's load (row_security off, which only sessions that bypass RLS can run
+    -- inserts with) holds the sender, and may bring tags before their feedback.
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    NEW.user_id := (SELECT f.user_id FROM vibecraft.feedback f WHERE f.id OPERATOR(pg_catalog.=) NEW.feedback_id);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.copy_feedback_sender() IS
+    'Trigger: a feedback tag carries the sender of its feedback (user_id), which its policy reads.';
+CREATE OR REPLACE TRIGGER copy_feedback_sender BEFORE INSERT OR UPDATE OF feedback_id ON vibecraft.feedback_tags
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.copy_feedback_sender();
 
 CREATE POLICY staff_read ON vibecraft.feedback_analytics FOR SELECT
     USING (vibecraft.is_service() OR vibecraft.is_admin());
@@ -4113,7 +4189,7 @@ COMMENT ON FUNCTION vibecraft.seed_demo_data() IS
 -- soft-delete filter), updated_at kept by the native trigger, pg_dump keeping the rows
 -- users add, and the schema's privileges. Re-runnable: every upgrade runs it again.
 --
--- Shorthands the rooms' policies use (each helper runs once per statement as an InitPlan):
+-- Shorthands the rooms' policies use (each helper reads once per statement, then answers from memory):
 --   own(col)   col BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 --              the caller's own rows; every row for admins and the service role
 --   project(r) project_id = ANY (vibecraft.project_ids_with_role(r))

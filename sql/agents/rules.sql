@@ -26,16 +26,15 @@ CREATE POLICY manager_update ON vibecraft.models FOR UPDATE
 CREATE POLICY manager_delete ON vibecraft.models FOR DELETE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
--- Executions: members read them and run their organization's agents (the foreign key
--- on (agent_id, organization_id) keeps the agent in the same organization) as
--- themselves; MANAGERs update and delete them.
+-- Executions: members read them and run their organization's agents as themselves;
+-- MANAGERs update and delete them. The foreign key on (agent_id, organization_id) keeps
+-- the agent in the execution's organization, and guard_visible_agent (below) refuses one
+-- the caller cannot see, so the policy has no subquery on agents.
 CREATE POLICY member_read ON vibecraft.executions FOR SELECT
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY member_run ON vibecraft.executions FOR INSERT
     WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
-                AND user_id = vibecraft.current_user_id()
-                -- an agent the caller can see: a deleted one answers as a missing one
-                AND EXISTS (SELECT 1 FROM vibecraft.agents a WHERE a.id = agent_id));
+                AND user_id = vibecraft.current_user_id());
 CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
     WITH CHECK (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
@@ -43,24 +42,66 @@ CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 -- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
--- its own organization with one of that organization's models (foreign key).
+-- its own organization with one of that organization's models, and written by its owner
+-- while a member, or by a MANAGER. The foreign key on (model_id, organization_id) keeps
+-- the model in the canvas's organization, and guard_visible_model (below) refuses one the
+-- caller cannot see, so the policies have no subquery on models.
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR (is_shared AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER'))
-                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
+                AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')));
 CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
     WITH CHECK ((user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-                 OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')))
-                AND (model_id IS NULL OR EXISTS (SELECT 1 FROM vibecraft.models m WHERE m.id = model_id)));
+                 AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
+                OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
     USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
+
+-- A new execution's agent and a canvas's model must be rows the writer can see: a
+-- soft-deleted one (hidden by hide_soft_deleted) answers as a missing one, with the
+-- foreign key's SQLSTATE (23503), so the refusal tells nothing a missing row would not.
+-- A trigger rather than a policy subquery: Citus pushes no subquery in a policy down to
+-- the shards (docs/scale-out.md). It reads as the writer, under RLS; staff see deleted
+-- rows and may use them.
+CREATE OR REPLACE FUNCTION vibecraft.guard_visible_agent_or_model()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A dump's load (row_security off, which only sessions that bypass RLS can run
+    -- inserts with) brings canvases before models; its rows were checked when written.
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    IF TG_TABLE_NAME = 'executions' THEN
+        IF NOT EXISTS (SELECT 1 FROM vibecraft.agents a
+                        WHERE a.id OPERATOR(pg_catalog.=) NEW.agent_id
+                          AND a.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
+            RAISE EXCEPTION 'vibecraft: executions.agent_id names no agent of the execution''s organization'
+                USING ERRCODE = 'foreign_key_violation';
+        END IF;
+    ELSIF NOT EXISTS (SELECT 1 FROM vibecraft.models m
+                       WHERE m.id OPERATOR(pg_catalog.=) NEW.model_id
+                         AND m.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
+        RAISE EXCEPTION 'vibecraft: canvases.model_id names no model of the canvas''s organization'
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.guard_visible_agent_or_model() IS
+    'Trigger: an execution''s agent and a canvas''s model are rows of its organization the writer can see (a soft-deleted one answers as missing).';
+CREATE OR REPLACE TRIGGER guard_visible_agent BEFORE INSERT ON vibecraft.executions
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
+CREATE OR REPLACE TRIGGER guard_visible_model BEFORE INSERT OR UPDATE OF model_id ON vibecraft.canvases
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
 
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';

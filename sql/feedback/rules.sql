@@ -21,12 +21,39 @@ CREATE POLICY staff_responds ON vibecraft.feedback FOR UPDATE
 CREATE POLICY staff_delete ON vibecraft.feedback FOR DELETE
     USING (vibecraft.is_service() OR vibecraft.is_admin());
 
+-- Tags: read with their feedback (its sender and staff), by the sender the tag carries,
+-- so that the policy has no subquery on feedback (Citus pushes none down to the shards).
 CREATE POLICY with_feedback ON vibecraft.feedback_tags FOR SELECT
-    USING (feedback_id IN (SELECT f.id FROM vibecraft.feedback f));
+    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+           OR vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_insert ON vibecraft.feedback_tags FOR INSERT
     WITH CHECK (vibecraft.is_service() OR vibecraft.is_admin());
 CREATE POLICY staff_delete ON vibecraft.feedback_tags FOR DELETE
     USING (vibecraft.is_service() OR vibecraft.is_admin());
+
+-- A tag carries the sender of its feedback, whatever the writer passes (no signed-in role
+-- is granted the column); a sender deleted later leaves NULL in both (ON DELETE SET NULL,
+-- which updates user_id only and so does not fire this trigger). It reads as the writer:
+-- the staff who tag feedback read all of it.
+CREATE OR REPLACE FUNCTION vibecraft.copy_feedback_sender()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    -- A dump's load (row_security off, which only sessions that bypass RLS can run
+    -- inserts with) holds the sender, and may bring tags before their feedback.
+    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+        RETURN NEW;
+    END IF;
+    NEW.user_id := (SELECT f.user_id FROM vibecraft.feedback f WHERE f.id OPERATOR(pg_catalog.=) NEW.feedback_id);
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION vibecraft.copy_feedback_sender() IS
+    'Trigger: a feedback tag carries the sender of its feedback (user_id), which its policy reads.';
+CREATE OR REPLACE TRIGGER copy_feedback_sender BEFORE INSERT OR UPDATE OF feedback_id ON vibecraft.feedback_tags
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.copy_feedback_sender();
 
 CREATE POLICY staff_read ON vibecraft.feedback_analytics FOR SELECT
     USING (vibecraft.is_service() OR vibecraft.is_admin());

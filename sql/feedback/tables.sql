@@ -49,10 +49,15 @@ CREATE TABLE vibecraft.feedback_tags (
     tag         varchar(50) NOT NULL CHECK (tag ~ '^[a-z0-9][a-z0-9_-]*$'),
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
+    -- The sender of the feedback (NULL for anonymous feedback), copied from it by
+    -- copy_feedback_sender: the policy reads the tag's own row (docs/scale-out.md).
+    user_id     uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
     UNIQUE (feedback_id, tag)
 );
 
 CREATE INDEX feedback_tags_tag_idx ON vibecraft.feedback_tags (tag);
+-- @since 0.2.0
+CREATE INDEX feedback_tags_user_id_idx ON vibecraft.feedback_tags (user_id);
 
 -- Daily feedback metrics, computed by maintenance.
 CREATE TABLE vibecraft.feedback_analytics (

@@ -48,6 +48,11 @@ ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
 DROP INDEX vibecraft.executions_agent_id_idx;
 DROP INDEX vibecraft.canvases_model_id_idx;
 
+-- A feedback tag carries its feedback's sender, which its policy reads (the index on it
+-- comes with @new-objects).
+ALTER TABLE vibecraft.feedback_tags ADD COLUMN user_id uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL;
+UPDATE vibecraft.feedback_tags t SET user_id = f.user_id FROM vibecraft.feedback f WHERE f.id = t.feedback_id;
+
 -- @new-objects
 
 -- The balance moves out of the wide users row into credit_balances (created just above):

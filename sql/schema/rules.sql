@@ -3,7 +3,7 @@
 -- soft-delete filter), updated_at kept by the native trigger, pg_dump keeping the rows
 -- users add, and the schema's privileges. Re-runnable: every upgrade runs it again.
 --
--- Shorthands the rooms' policies use (each helper runs once per statement as an InitPlan):
+-- Shorthands the rooms' policies use (each helper reads once per statement, then answers from memory):
 --   own(col)   col BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
 --              the caller's own rows; every row for admins and the service role
 --   project(r) project_id = ANY (vibecraft.project_ids_with_role(r))

@@ -115,3 +115,92 @@ fn postgrest_style_writes_follow_the_write_model() {
         .get(0);
     assert_eq!(bad, 0);
 }
+
+/// The rules of the four policies that once had subqueries (which Citus cannot push down
+/// to the shards) hold without them: an execution's agent and a canvas's model must be
+/// live rows of the caller's organization (a soft-deleted one answers as a missing one,
+/// 23503, as does one of another organization), a canvas is written by its owner only
+/// while a member, and a feedback tag is read with its feedback, through the sender it
+/// carries whoever wrote the tag.
+#[test]
+fn rules_of_the_former_policy_subqueries_still_hold() {
+    const DEMO_ORG: &str = "d0000000-0000-4000-8000-000000000001";
+    const RETIRED_AGENT: &str = "d5000000-0000-4000-8000-0000000000ff";
+    const RETIRED_MODEL: &str = "d6000000-0000-4000-8000-0000000000ff";
+    const ENT_MODEL: &str = "d6000000-0000-4000-8000-000000000002";
+    const MAX_CANVAS: &str = "d7000000-0000-4000-8000-000000000001";
+    let db = TestDb::new("write_model_no_subqueries");
+    let mut su = db.superuser();
+    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
+    su.batch_execute(&format!(
+        "INSERT INTO vibecraft.agents (id, organization_id, name, agent_type, deleted_at)
+         VALUES ('{RETIRED_AGENT}', '{DEMO_ORG}', 'retired', 'custom', now());
+         INSERT INTO vibecraft.models (id, organization_id, name, deleted_at)
+         VALUES ('{RETIRED_MODEL}', '{DEMO_ORG}', 'retired', now());"
+    ))
+    .unwrap();
+    let ent_agent: String = su
+        .query_one("SELECT id::text FROM vibecraft.agents WHERE organization_id = $1::text::uuid LIMIT 1", &[&ENT_ORG])
+        .unwrap()
+        .get(0);
+    let mut app = db.login_as("app", &["vibecraft_authenticated"]);
+
+    let run = "INSERT INTO vibecraft.executions (organization_id, agent_id, user_id)
+               VALUES ($1::text::uuid, $2::text::uuid, $3::text::uuid) RETURNING status";
+    let mut tx = as_user(&mut app, MIA);
+    let live: String = tx
+        .query_one("SELECT id::text FROM vibecraft.agents WHERE organization_id = $1::text::uuid LIMIT 1", &[&DEMO_ORG])
+        .unwrap()
+        .get(0);
+    assert_eq!(tx.query(run, &[&DEMO_ORG, &live, &MIA]).unwrap().len(), 1, "a member runs a live agent of its organization");
+    tx.commit().unwrap();
+    for (agent, what) in [(RETIRED_AGENT, "a soft-deleted agent"), (ent_agent.as_str(), "another organization's agent"), ("d5000000-0000-4000-8000-0000000000fe", "no agent at all")] {
+        let mut tx = as_user(&mut app, MIA);
+        assert_eq!(sqlstate(tx.query(run, &[&DEMO_ORG, &agent, &MIA])), "23503", "a member runs {what}");
+    }
+
+    let draw = "INSERT INTO vibecraft.canvases (organization_id, model_id, user_id, name)
+                VALUES ($1::text::uuid, $2::text::uuid, $3::text::uuid, 'mine') RETURNING name";
+    for (model, what) in [(RETIRED_MODEL, "a soft-deleted model"), (ENT_MODEL, "another organization's model")] {
+        let mut tx = as_user(&mut app, MIA);
+        assert_eq!(sqlstate(tx.query(draw, &[&DEMO_ORG, &model, &MIA])), "23503", "a canvas on {what}");
+    }
+    let mut tx = as_user(&mut app, MAX);
+    let repoint = "UPDATE vibecraft.canvases SET model_id = $1::text::uuid WHERE id = $2::text::uuid RETURNING id";
+    assert_eq!(sqlstate(tx.query(repoint, &[&RETIRED_MODEL, &MAX_CANVAS])), "23503", "a canvas re-pointed at a soft-deleted model");
+    drop(tx);
+    let rename = "UPDATE vibecraft.canvases SET name = 'renamed' WHERE id = $1::text::uuid RETURNING id";
+    let mut tx = as_user(&mut app, MAX);
+    assert_eq!(tx.query(rename, &[&MAX_CANVAS]).unwrap().len(), 1, "the owner, a member, renames its canvas");
+    drop(tx);
+    su.execute("UPDATE vibecraft.users SET organization_id = NULL WHERE id = $1::text::uuid", &[&MAX]).unwrap();
+    let mut tx = as_user(&mut app, MAX);
+    assert_eq!(sqlstate(tx.query(rename, &[&MAX_CANVAS])), "42501", "the owner, gone from the organization, writes its canvas");
+    drop(tx);
+
+    // Tags: Mia's feedback is tagged 'canvas', Max's 'export' (demo data); Ada is staff.
+    let tags = |client: &mut postgres::Client, user: &str| -> Vec<String> {
+        let mut tx = as_user(client, user);
+        tx.query("SELECT tag::text FROM vibecraft.feedback_tags ORDER BY tag", &[]).unwrap().iter().map(|r| r.get(0)).collect()
+    };
+    assert_eq!(tags(&mut app, MIA), ["canvas"], "the sender reads its feedback's tags");
+    assert_eq!(tags(&mut app, ADA), ["canvas", "export"], "staff read every tag");
+    let mut tx = as_user(&mut app, ADA);
+    tx.execute("INSERT INTO vibecraft.feedback_tags (feedback_id, tag) VALUES ('e4000000-0000-4000-8000-000000000001', 'triaged')", &[])
+        .unwrap();
+    tx.commit().unwrap();
+    assert_eq!(tags(&mut app, MIA), ["canvas", "triaged"], "a tag staff add carries the feedback's sender");
+    assert_eq!(tags(&mut app, MAX), ["export"]);
+    // A sender who is deleted leaves the tags with no sender: staff only.
+    const GONE: &str = "d1000000-0000-4000-8000-0000000000ee";
+    su.batch_execute(&format!(
+        "INSERT INTO vibecraft.users (id, email) VALUES ('{GONE}', 'gone@example.com');
+         INSERT INTO vibecraft.feedback (id, user_id, message) VALUES ('e4000000-0000-4000-8000-0000000000ee', '{GONE}', 'bye');
+         INSERT INTO vibecraft.feedback_tags (feedback_id, tag) VALUES ('e4000000-0000-4000-8000-0000000000ee', 'farewell');"
+    ))
+    .unwrap();
+    let sender = "SELECT user_id::text FROM vibecraft.feedback_tags WHERE tag = 'farewell'";
+    assert_eq!(su.query_one(sender, &[]).unwrap().get::<_, Option<String>>(0).as_deref(), Some(GONE));
+    su.execute("DELETE FROM vibecraft.users WHERE id = $1::text::uuid", &[&GONE]).unwrap();
+    assert_eq!(su.query_one(sender, &[]).unwrap().get::<_, Option<String>>(0), None, "the tag lost its sender with the user");
+}
