@@ -22,7 +22,7 @@
 
 use crate::errors::{internal, raise};
 use pgrx::datum::DatumWithOid;
-use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiError, SpiTupleTable};
+use pgrx::spi::{OwnedPreparedStatement, SpiClient, SpiCursor, SpiError, SpiTupleTable};
 use pgrx::{pg_sys, PgBuiltInOids, PgOid, PgSqlErrorCode, Spi};
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -53,6 +53,11 @@ pub enum Access {
     /// COMMITTED re-checks and "see what the call we waited for committed" rely on. A hot
     /// standby refuses to assign transaction ids: what a replica must serve uses Read.
     Write,
+    /// Read in the calling statement's snapshot, even once the transaction has written
+    /// (where Read, as SPI does for a call that is not read-only, takes a fresh one): for
+    /// the policy helpers, whose answers are kept per statement snapshot
+    /// (identity/policy.rs), so that an answer is always what the statement itself sees.
+    StatementSnapshot,
 }
 
 /// A search_path-proof statement run with the rights of the owner of `rights_of`.
@@ -71,6 +76,10 @@ thread_local! {
     /// one may fire a trigger that runs another (credits -> audit trail).
     static PLANS: RefCell<Vec<(*const OwnerStatement, Rc<OwnedPreparedStatement>)>> =
         const { RefCell::new(Vec::new()) };
+    /// The same statements' plans as SPI keeps them, for StatementSnapshot reads, which
+    /// open a read-only cursor (pgrx decides read-only itself for its own plans).
+    static RAW_PLANS: RefCell<Vec<(*const OwnerStatement, pg_sys::SPIPlanPtr)>> =
+        const { RefCell::new(Vec::new()) };
 }
 
 impl OwnerStatement {
@@ -81,9 +90,17 @@ impl OwnerStatement {
         let owner = owner_of(self.rights_of.0, self.rights_of.1);
         with_rights_of(owner, || {
             Spi::connect_mut(|client| {
+                // SAFETY: a read of the transaction's state.
+                let has_written = unsafe { pg_sys::GetCurrentTransactionIdIfAny() } != pg_sys::InvalidTransactionId;
+                if self.access == Access::StatementSnapshot && has_written {
+                    let mut cursor = self.open_in_statement_snapshot(client, args);
+                    return read(cursor.fetch(std::ffi::c_long::MAX).unwrap_or_else(|e| self.failed("run", e)));
+                }
                 let plan = self.plan(client);
                 let rows = match self.access {
-                    Access::Read => client.select(&*plan, None, args),
+                    // Before the transaction writes, pgrx runs these read-only: the
+                    // statement's snapshot.
+                    Access::Read | Access::StatementSnapshot => client.select(&*plan, None, args),
                     Access::Write => client.update(&*plan, None, args),
                 };
                 read(rows.unwrap_or_else(|e| self.failed("run", e)))
@@ -99,11 +116,55 @@ impl OwnerStatement {
             return plan;
         }
         let prepared = match self.access {
-            Access::Read => client.prepare(self.sql, self.arg_types),
+            Access::Read | Access::StatementSnapshot => client.prepare(self.sql, self.arg_types),
             Access::Write => client.prepare_mut(self.sql, self.arg_types),
         };
         let plan = Rc::new(prepared.unwrap_or_else(|e| self.failed("prepare", e)).keep());
         PLANS.with(|p| p.borrow_mut().push((key, plan.clone())));
+        plan
+    }
+
+    /// A read-only cursor over this statement in the active (the calling statement's)
+    /// snapshot: what SPI does for a read-only call, asked for explicitly.
+    fn open_in_statement_snapshot<'conn>(&'static self, client: &SpiClient<'conn>, args: &[DatumWithOid]) -> SpiCursor<'conn> {
+        assert_eq!(args.len(), self.arg_types.len(), "one argument per declared parameter");
+        let plan = self.raw_plan();
+        let (mut datums, nulls): (Vec<pg_sys::Datum>, Vec<std::ffi::c_char>) = args
+            .iter()
+            .map(|a| match a.datum() {
+                Some(d) => (d.sans_lifetime(), b' ' as std::ffi::c_char),
+                None => (pg_sys::Datum::from(0usize), b'n' as std::ffi::c_char),
+            })
+            .unzip();
+        // SAFETY: a kept plan with as many parameters as args (its types are arg_types);
+        // SPI_cursor_open raises an error rather than return NULL, and copies the values.
+        let name = unsafe {
+            let portal = pg_sys::SPI_cursor_open(std::ptr::null(), plan, datums.as_mut_ptr(), nulls.as_ptr(), true);
+            CStr::from_ptr((*portal).name).to_string_lossy().into_owned()
+        };
+        client.find_cursor(&name).unwrap_or_else(|e| self.failed("open a cursor for", e))
+    }
+
+    /// This statement's plan as SPI keeps it, prepared (as the owner) on first use.
+    fn raw_plan(&'static self) -> pg_sys::SPIPlanPtr {
+        let key: *const OwnerStatement = self;
+        if let Some(plan) = RAW_PLANS.with(|p| p.borrow().iter().find(|(k, _)| *k == key).map(|(_, plan)| *plan)) {
+            return plan;
+        }
+        let sql = std::ffi::CString::new(self.sql).expect("a statement without NUL bytes");
+        let mut types: Vec<pg_sys::Oid> = self.arg_types.iter().map(|t| t.value()).collect();
+        let count = i32::try_from(types.len()).expect("a few parameters");
+        // SAFETY: inside an SPI connection; SPI_prepare copies the text and the types.
+        let plan = unsafe { pg_sys::SPI_prepare(sql.as_ptr(), count, types.as_mut_ptr()) };
+        // SAFETY: a plan SPI_prepare returned, kept for the life of the backend.
+        if plan.is_null() || unsafe { pg_sys::SPI_keepplan(plan) } != 0 {
+            internal(format!(
+                "vibecraft: cannot prepare a statement run as the owner of {}.{}",
+                self.rights_of.0.to_string_lossy(),
+                self.rights_of.1.to_string_lossy()
+            ));
+        }
+        RAW_PLANS.with(|p| p.borrow_mut().push((key, plan)));
         plan
     }
 

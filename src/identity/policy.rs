@@ -119,8 +119,9 @@ const PROJECTS: (&std::ffi::CStr, &std::ffi::CStr) = (c"vibecraft", c"projects")
 const ORGANIZATIONS: (&std::ffi::CStr, &std::ffi::CStr) = (c"vibecraft", c"organizations");
 
 // Run with the tables' owner's rights under the caller's search_path, so search_path-proof
-// (owner_rights.rs); read-only, so a hot standby answers them and they see the calling
-// statement's snapshot.
+// (owner_rights.rs); read-only in the calling statement's snapshot (also once the
+// transaction has written), so a hot standby answers them and an answer kept for a
+// snapshot is what that snapshot shows.
 
 /// The caller's users row: an active admin? its organization and role there.
 static USER_ROW: OwnerStatement = OwnerStatement {
@@ -131,7 +132,7 @@ static USER_ROW: OwnerStatement = OwnerStatement {
              u.role::pg_catalog.text
         FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
-    access: Access::Read,
+    access: Access::StatementSnapshot,
 };
 
 /// The projects the caller owns (not deleted) and its memberships in projects not deleted.
@@ -144,7 +145,7 @@ static PROJECT_ROLES: OwnerStatement = OwnerStatement {
         JOIN vibecraft.projects p ON p.id OPERATOR(pg_catalog.=) m.project_id AND p.deleted_at IS NULL
        WHERE m.user_id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
-    access: Access::Read,
+    access: Access::StatementSnapshot,
 };
 
 /// Admins and the service role: every project, deleted ones included.
@@ -152,14 +153,14 @@ static ALL_PROJECTS: OwnerStatement = OwnerStatement {
     rights_of: PROJECTS,
     sql: "SELECT p.id FROM vibecraft.projects p",
     arg_types: &[],
-    access: Access::Read,
+    access: Access::StatementSnapshot,
 };
 
 static ALL_ORGANIZATIONS: OwnerStatement = OwnerStatement {
     rights_of: ORGANIZATIONS,
     sql: "SELECT o.id FROM vibecraft.organizations o",
     arg_types: &[],
-    access: Access::Read,
+    access: Access::StatementSnapshot,
 };
 
 fn project_rank(role: &str) -> Option<u8> {

@@ -709,3 +709,48 @@ fn answers_that_change_in_one_transaction_are_not_kept_one_per_change() {
     assert!(grown_mb < 64, "600 changing answers grew the backend by {grown_mb} MB");
     tx.commit().unwrap();
 }
+
+/// A policy helper answers in the calling statement's snapshot, also in a transaction that
+/// has written (where SPI, left to itself, takes a fresh snapshot per query): a membership
+/// another session commits while the statement runs is not in that statement's answer, and
+/// is in the next one's.
+#[test]
+fn policy_helpers_answer_in_the_statements_snapshot_after_the_transaction_wrote() {
+    let db = TestDb::new("id_statement_snapshot");
+    let (mut su, erins) = demo_with_erins_project(&db);
+    let mut mia = db.login_as("mia", &["vibecraft_authenticated"]);
+    let pid: i32 = mia.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0);
+    let mut other = db.superuser();
+    let mut grant = other.transaction().unwrap();
+    grant.query_one("SELECT pg_advisory_xact_lock(4242)", &[]).unwrap();
+    let mut tx = signed_in(&mut mia, MIA);
+    tx.query_one("SELECT pg_current_xact_id()", &[]).unwrap(); // the transaction has an id
+    // The statement takes its snapshot, waits for the lock (the subquery is scanned first),
+    // then asks the helper; meanwhile the other session adds Mia to Erin's project.
+    let during = std::thread::scope(|s| {
+        let asking = s.spawn(|| {
+            count(
+                &mut tx,
+                "SELECT cardinality(vibecraft.project_ids_with_role('viewer'))::int8
+                   FROM (SELECT pg_advisory_xact_lock_shared(4242)) AS waited",
+            )
+        });
+        let waiting = "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND wait_event_type = 'Lock'";
+        let started = std::time::Instant::now();
+        while su.query_one(waiting, &[&pid]).unwrap().get::<_, i64>(0) == 0 {
+            assert!(started.elapsed().as_secs() < 60, "Mia's statement never waited for the lock");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        grant
+            .execute(
+                "INSERT INTO vibecraft.project_members (project_id, user_id, role) VALUES ($1::text::uuid, $2::text::uuid, 'viewer')",
+                &[&erins, &MIA],
+            )
+            .unwrap();
+        grant.commit().unwrap();
+        asking.join().unwrap()
+    });
+    let after = count(&mut tx, "SELECT cardinality(vibecraft.project_ids_with_role('viewer'))::int8");
+    assert_eq!(during + 1, after, "the statement's answer holds the membership committed after its snapshot was taken");
+    tx.commit().unwrap();
+}
