@@ -72,6 +72,16 @@ count_checks() { # count_checks LOG EXIT_CODE TIER: one `ok:` or `FAILED:` line 
     record "$3" "$p" "$f"
 }
 
+# When a tier against the scratch cluster fails, what the server said about it: a backend
+# that died (crash restart), ran out of memory or was terminated explains failures that
+# the client only sees as a closed connection.
+show_server_alarms() { # show_server_alarms DATADIR
+    local log="$1/server.log" alarms
+    [ -f "$log" ] || return 0
+    alarms=$(grep -E 'terminated by signal|was terminated|PANIC|out of memory|server process .* exited|terminating connection because of crash|immediate shutdown' "$log" | tail -n 20 || true)
+    [ -z "$alarms" ] || { echo "!! the server's log ($log) says:"; echo "$alarms"; }
+}
+
 run_tier() { # run_tier NAME LOG -- command...
     local name="$1" log="$2"
     shift 3
@@ -134,6 +144,7 @@ run_tier "pg$PG tier 2: tests/pg_regress/sql (pg_regress)" "$LOGS/pg_regress.log
     "$PGXS_TEST/regress/pg_regress" "${common_regress[@]}" \
     --outputdir="$OUTPUT/pg_regress" --dbname=vibecraft_regress $regress_tests
 count_regress "$LOGS/pg_regress.log" "$TIER_RC" "pg_regress"
+[ "$TIER_RC" -eq 0 ] || show_server_alarms "$SCRATCH"
 [ -f "$OUTPUT/pg_regress/regression.diffs" ] && head -n 80 "$OUTPUT/pg_regress/regression.diffs"
 
 # --- 3. pg_isolation_regress -------------------------------------------------------
@@ -157,6 +168,7 @@ export VIBECRAFT_PGBIN="$PGBIN"
 run_tier "pg$PG tier 4: tests/ (real client, non-superuser login roles)" "$LOGS/integration.log" -- \
     cargo test -p vibecraft-integration-tests --no-fail-fast -- --show-output --skip supabase_ --skip replica_ --skip citus_ "${cron_skip[@]}"
 count_cargo "$LOGS/integration.log" "$TIER_RC" "integration"
+[ "$TIER_RC" -eq 0 ] || show_server_alarms "$SCRATCH"
 [ "${#cron_skip[@]}" -eq 0 ] || echo "   (pg_cron_runs_the_scheduled_maintenance skipped: this server has no pg_cron; it runs on 15)"
 
 if [ "$scope" != full ]; then
@@ -198,6 +210,7 @@ fi
 run_tier "pg$PG tier 8: a Supabase-shaped database (tests/tests/supabase.rs)" "$LOGS/supabase.log" -- \
     cargo test -p vibecraft-integration-tests --no-fail-fast --test supabase -- --show-output
 count_cargo "$LOGS/supabase.log" "$TIER_RC" "supabase"
+[ "$TIER_RC" -eq 0 ] || show_server_alarms "$SCRATCH"
 
 # --- 9. a read replica -------------------------------------------------------------------
 # A hot standby copied from the scratch cluster with pg_basebackup, streaming from it; the
