@@ -406,6 +406,32 @@ extension_sql_file!(
         orders::refund_order_credits,
     ]
 );
+// The Citus plan and its check against the catalog (docs/scale-out.md): after every
+// table, since the check reads them all.
+extension_sql_file!(
+    "../sql/scale/rules.sql",
+    name = "scale_rules",
+    requires = [
+        "agents_tables",
+        "api_keys_tables",
+        "audit_tables",
+        "auth_backend_tables",
+        "catalog_tables",
+        "credits_tables",
+        "feedback_tables",
+        "logs_tables",
+        "orders_tables",
+        "people_tables",
+        "projects_tables",
+        "provider_keys_tables",
+        "rate_limit_tables",
+        "settings_tables",
+        "stats_tables",
+        "storage_tables",
+        "usage_tables",
+        triggers::audit::audit_trigger,
+    ]
+);
 extension_sql_file!(
     "../sql/maintenance/rules.sql",
     name = "maintenance_rules",
