@@ -58,6 +58,12 @@ DROP INDEX vibecraft.canvases_model_id_idx;
 ALTER TABLE vibecraft.feedback_tags ADD COLUMN user_id uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL;
 UPDATE vibecraft.feedback_tags t SET user_id = f.user_id FROM vibecraft.feedback f WHERE f.id = t.feedback_id;
 
+-- Logs name users and projects without foreign keys (sql/logs/tables.sql says why).
+ALTER TABLE vibecraft.admin_logs DROP CONSTRAINT admin_logs_admin_user_id_fkey;
+ALTER TABLE vibecraft.error_logs DROP CONSTRAINT error_logs_user_id_fkey,
+                                 DROP CONSTRAINT error_logs_project_id_fkey;
+ALTER TABLE vibecraft.performance_metrics DROP CONSTRAINT performance_metrics_user_id_fkey;
+
 -- ---- install-once objects new since 0.1.0 (@since in sql/*/tables.sql)
 -- Invitations to join a project: the invitee accepts (accept_project_invitation), so no
 -- one becomes a member of a project without saying yes.
@@ -3280,14 +3286,14 @@ AS $$
         ('system_settings', 'reference', NULL),
         -- referenced from every group and read by the policy helpers on every node
         ('project_members', 'reference', NULL), ('projects', 'reference', NULL), ('users', 'reference', NULL),
+        -- found by a value that is unique across all tenants (a key's hash, an OAuth
+        -- account), or public to every tenant (templates): read on any node, written rarely
+        ('accounts', 'reference', NULL), ('api_keys', 'reference', NULL), ('prompt_templates', 'reference', NULL),
         -- a user's own data: a credit change or an order is a one-shard transaction
-        ('accounts', 'by user', 'user_id'), ('api_configurations', 'by user', 'user_id'),
-        ('api_keys', 'by user', 'user_id'), ('api_usage_logs', 'by user', 'user_id'),
+        ('api_configurations', 'by user', 'user_id'), ('api_usage_logs', 'by user', 'user_id'),
         ('credit_balances', 'by user', 'user_id'), ('credit_ledger', 'by user', 'user_id'),
-        ('downloads', 'by user', 'user_id'), ('feedback', 'by user', 'user_id'),
-        ('feedback_tags', 'by user', 'user_id'), ('orders', 'by user', 'user_id'),
-        ('payments', 'by user', 'user_id'), ('performance_metrics', 'by user', 'user_id'),
-        ('prompt_history', 'by user', 'user_id'), ('prompt_templates', 'by user', 'user_id'),
+        ('downloads', 'by user', 'user_id'), ('orders', 'by user', 'user_id'),
+        ('payments', 'by user', 'user_id'), ('prompt_history', 'by user', 'user_id'),
         ('saved_searches', 'by user', 'user_id'), ('sessions', 'by user', 'user_id'),
         ('user_activity', 'by user', 'user_id'), ('user_preferences', 'by user', 'user_id'),
         ('user_provider_totals', 'by user', 'user_id'), ('user_stat_totals', 'by user', 'user_id'),
@@ -3295,6 +3301,8 @@ AS $$
         ('project_assets', 'by project', 'project_id'), ('project_components', 'by project', 'project_id'),
         ('project_invitations', 'by project', 'project_id'), ('project_knowledge', 'by project', 'project_id'),
         ('project_settings', 'by project', 'project_id'),
+        -- feedback, anonymous or not, with its tags: by the feedback's own id
+        ('feedback', 'by feedback', 'id'), ('feedback_tags', 'by feedback', 'feedback_id'),
         -- ValueCanvas: an organization's agents and their work
         ('agents', 'by organization', 'organization_id'), ('canvases', 'by organization', 'organization_id'),
         ('executions', 'by organization', 'organization_id'), ('models', 'by organization', 'organization_id'),
@@ -3302,12 +3310,13 @@ AS $$
         ('admin_logs', 'coordinator', NULL), ('admin_logs_archive', 'coordinator', NULL),
         ('audit_logs', 'coordinator', NULL), ('audit_logs_archive', 'coordinator', NULL),
         ('error_logs', 'coordinator', NULL), ('feedback_analytics', 'coordinator', NULL),
+        ('performance_metrics', 'coordinator', NULL),
         ('verification_tokens', 'coordinator', NULL)
     ) AS plan (t, p, c)
 $$;
 
 COMMENT ON FUNCTION vibecraft.scale_out_plan() IS
-    'Where each vibecraft table goes on a Citus cluster: reference (copied to every node), by user / by project / by organization (distributed by that column, co-located with its group), or coordinator (stays on the coordinator). The plan only; docs/scale-out.md explains it, scale_out_blockers() lists what the schema must still change for it.';
+    'Where each vibecraft table goes on a Citus cluster: reference (copied to every node), by user / by project / by organization / by feedback (distributed by that column, co-located with its group), or coordinator (stays on the coordinator). The plan only; docs/scale-out.md explains it, scale_out_blockers() lists what the schema must still change for it.';
 
 -- What Citus would refuse, or what would go wrong, if the plan were applied to this
 -- database's schema today. Empty once the schema is ready.

@@ -2,9 +2,14 @@
 -- Created once, at install: later versions change what is here only through
 -- hand-written steps in sql/migrations/ (this file holds the current shape).
 
+-- admin_logs, error_logs and performance_metrics name users and projects without foreign
+-- keys, as audit_logs does: a log outlives what it describes, and on a Citus cluster these
+-- tables stay on the coordinator, where a key to a table copied to every node is refused
+-- (docs/scale-out.md). Their policies still let a caller name only itself and projects it sees.
+
 CREATE TABLE vibecraft.admin_logs (
     id            uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
-    admin_user_id uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
+    admin_user_id uuid,
     action        varchar(100) NOT NULL,
     target_type   varchar(50),
     target_id     uuid,
@@ -21,8 +26,8 @@ CREATE INDEX admin_logs_target_idx ON vibecraft.admin_logs (target_type, target_
 
 CREATE TABLE vibecraft.error_logs (
     id          uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
-    user_id     uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
-    project_id  uuid REFERENCES vibecraft.projects (id) ON DELETE SET NULL,
+    user_id     uuid,
+    project_id  uuid,
     error_type  varchar(100) NOT NULL,
     message     text NOT NULL,
     stack_trace text,
@@ -42,7 +47,7 @@ CREATE INDEX error_logs_unresolved_idx ON vibecraft.error_logs (severity, create
 
 CREATE TABLE vibecraft.performance_metrics (
     id           uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
-    user_id      uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
+    user_id      uuid,
     metric_name  varchar(100) NOT NULL,
     metric_value double precision NOT NULL,
     unit         varchar(20) NOT NULL DEFAULT 'ms',

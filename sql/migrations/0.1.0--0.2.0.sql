@@ -53,6 +53,12 @@ DROP INDEX vibecraft.canvases_model_id_idx;
 ALTER TABLE vibecraft.feedback_tags ADD COLUMN user_id uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL;
 UPDATE vibecraft.feedback_tags t SET user_id = f.user_id FROM vibecraft.feedback f WHERE f.id = t.feedback_id;
 
+-- Logs name users and projects without foreign keys (sql/logs/tables.sql says why).
+ALTER TABLE vibecraft.admin_logs DROP CONSTRAINT admin_logs_admin_user_id_fkey;
+ALTER TABLE vibecraft.error_logs DROP CONSTRAINT error_logs_user_id_fkey,
+                                 DROP CONSTRAINT error_logs_project_id_fkey;
+ALTER TABLE vibecraft.performance_metrics DROP CONSTRAINT performance_metrics_user_id_fkey;
+
 -- @new-objects
 
 -- The balance moves out of the wide users row into credit_balances (created just above):
