@@ -41,14 +41,14 @@ CREATE POLICY manager_update ON vibecraft.executions FOR UPDATE
 CREATE POLICY manager_delete ON vibecraft.executions FOR DELETE
     USING (organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
--- Canvases: the owner, org members when shared, MANAGERs always; created by a member in
--- its own organization with one of that organization's models, and written by its owner
--- while a member, or by a MANAGER. The foreign key on (model_id, organization_id) keeps
+-- Canvases: the owner and, when shared, the other members, while members; MANAGERs
+-- always; created by a member in its own organization with one of that organization's
+-- models, and written or deleted by its owner while a member, or by a MANAGER. The foreign key on (model_id, organization_id) keeps
 -- the model in the canvas's organization, and guard_visible_model (below) refuses one the
 -- caller cannot see, so the policies have no subquery on models.
 CREATE POLICY visible ON vibecraft.canvases FOR SELECT
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
-           OR (is_shared AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
+    USING (((user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high() OR is_shared)
+            AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_insert ON vibecraft.canvases FOR INSERT
     WITH CHECK (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
@@ -60,7 +60,8 @@ CREATE POLICY owner_or_manager_write ON vibecraft.canvases FOR UPDATE
                  AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
                 OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
-    USING (user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+    USING ((user_id BETWEEN vibecraft.owner_scope_low() AND vibecraft.owner_scope_high()
+            AND organization_id = ANY (vibecraft.org_ids_with_role('MEMBER')))
            OR organization_id = ANY (vibecraft.org_ids_with_role('MANAGER')));
 
 -- A new execution's agent and a canvas's model must be rows the writer can see: a
@@ -68,28 +69,37 @@ CREATE POLICY owner_or_manager_delete ON vibecraft.canvases FOR DELETE
 -- foreign key's SQLSTATE (23503), so the refusal tells nothing a missing row would not.
 -- A trigger rather than a policy subquery: Citus pushes no subquery in a policy down to
 -- the shards (docs/scale-out.md). It reads as the writer, under RLS; staff see deleted
--- rows and may use them.
+-- rows and may use them. Which row to check is the trigger's argument, not the table's
+-- name (on a Citus shard that name is the shard's).
 CREATE OR REPLACE FUNCTION vibecraft.guard_visible_agent_or_model()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- A dump's load (row_security off, which only sessions that bypass RLS can run
-    -- inserts with) brings canvases before models; its rows were checked when written.
-    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+    -- A dump's load brings canvases before models; its rows were checked when written.
+    -- (restoring_dump(), not row_security alone: any caller can switch row_security off
+    -- inside its own statement, after the statement's policies were applied.)
+    IF vibecraft.restoring_dump() THEN
         RETURN NEW;
     END IF;
-    IF TG_TABLE_NAME = 'executions' THEN
+    IF TG_ARGV[0] OPERATOR(pg_catalog.=) 'agent' THEN
         IF NOT EXISTS (SELECT 1 FROM vibecraft.agents a
                         WHERE a.id OPERATOR(pg_catalog.=) NEW.agent_id
                           AND a.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
             RAISE EXCEPTION 'vibecraft: executions.agent_id names no agent of the execution''s organization'
                 USING ERRCODE = 'foreign_key_violation';
         END IF;
-    ELSIF NOT EXISTS (SELECT 1 FROM vibecraft.models m
-                       WHERE m.id OPERATOR(pg_catalog.=) NEW.model_id
-                         AND m.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
+        RETURN NEW;
+    END IF;
+    -- An update that leaves the model as it was (a full-row upsert) is not a new choice.
+    IF TG_OP OPERATOR(pg_catalog.=) 'UPDATE' AND NEW.model_id IS NOT DISTINCT FROM OLD.model_id
+       AND NEW.organization_id IS NOT DISTINCT FROM OLD.organization_id THEN
+        RETURN NEW;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM vibecraft.models m
+                    WHERE m.id OPERATOR(pg_catalog.=) NEW.model_id
+                      AND m.organization_id OPERATOR(pg_catalog.=) NEW.organization_id) THEN
         RAISE EXCEPTION 'vibecraft: canvases.model_id names no model of the canvas''s organization'
             USING ERRCODE = 'foreign_key_violation';
     END IF;
@@ -97,11 +107,11 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION vibecraft.guard_visible_agent_or_model() IS
-    'Trigger: an execution''s agent and a canvas''s model are rows of its organization the writer can see (a soft-deleted one answers as missing).';
+    'Trigger: an execution''s agent (argument ''agent'') or a canvas''s model (''model'') is a row of its organization the writer can see (a soft-deleted one answers as missing).';
 CREATE OR REPLACE TRIGGER guard_visible_agent BEFORE INSERT ON vibecraft.executions
-    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model('agent');
 CREATE OR REPLACE TRIGGER guard_visible_model BEFORE INSERT OR UPDATE OF model_id ON vibecraft.canvases
-    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model();
+    FOR EACH ROW EXECUTE FUNCTION vibecraft.guard_visible_agent_or_model('model');
 
 COMMENT ON TABLE vibecraft.agents IS 'AI agents of an organization (ValueCanvas) and their configuration.';
 COMMENT ON TABLE vibecraft.executions IS 'Runs of an agent: input, output, status, timing.';

@@ -41,9 +41,10 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    -- A dump's load (row_security off, which only sessions that bypass RLS can run
-    -- inserts with) holds the sender, and may bring tags before their feedback.
-    IF pg_catalog.current_setting('row_security') OPERATOR(pg_catalog.=) 'off' THEN
+    -- A dump's load holds the sender, and may bring tags before their feedback.
+    -- (restoring_dump(), not row_security alone: any caller can switch row_security off
+    -- inside its own statement.)
+    IF vibecraft.restoring_dump() THEN
         RETURN NEW;
     END IF;
     NEW.user_id := (SELECT f.user_id FROM vibecraft.feedback f WHERE f.id OPERATOR(pg_catalog.=) NEW.feedback_id);

@@ -127,10 +127,12 @@ BEGIN
      WHERE i.project_id = project AND i.user_id = uid AND i.expires_at > pg_catalog.now()
     RETURNING i.role, i.invited_by INTO invitation;
     -- An invitation counts while its inviter may still invite: the service role (no
-    -- inviter), a platform admin, or an admin or the owner of the live project now.
+    -- inviter), an active platform admin (as is_admin() says), or an admin or the owner of
+    -- the live project now.
     IF invitation IS NULL OR NOT (
            invitation.invited_by IS NULL
-        OR EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = invitation.invited_by AND u.system_role = 'admin')
+        OR EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = invitation.invited_by AND u.system_role = 'admin'
+                      AND u.status = 'ACTIVE' AND u.deleted_at IS NULL)
         OR EXISTS (SELECT 1 FROM vibecraft.projects p WHERE p.id = project AND p.deleted_at IS NULL
                       AND (p.user_id = invitation.invited_by
                            OR EXISTS (SELECT 1 FROM vibecraft.project_members m

@@ -164,6 +164,9 @@ GRANT USAGE ON SCHEMA vibecraft TO vibecraft_anon, vibecraft_authenticated, vibe
 GRANT EXECUTE ON FUNCTION vibecraft.version() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.health_check() TO vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.uuid_generate_v7() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+-- Write-rule triggers that run as the writer ask it (it tells only whether this session
+-- is loading a dump, which only a superuser or BYPASSRLS session can be).
+GRANT EXECUTE ON FUNCTION vibecraft.restoring_dump() TO vibecraft_authenticated, vibecraft_service;
 -- Types for application code: they describe the catalog, which every role can read anyway.
 GRANT EXECUTE ON FUNCTION vibecraft.typescript_types() TO vibecraft_authenticated, vibecraft_service;
 -- The service role is the application's backend: every statement on every table,

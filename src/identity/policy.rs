@@ -123,14 +123,17 @@ const ORGANIZATIONS: (&std::ffi::CStr, &std::ffi::CStr) = (c"vibecraft", c"organ
 // transaction has written), so a hot standby answers them and an answer kept for a
 // snapshot is what that snapshot shows.
 
-/// The caller's users row: an active admin? its organization and role there.
+/// The caller's users row: an active admin? its organization (while neither the user nor
+/// the organization is deleted or the user suspended) and role there.
 static USER_ROW: OwnerStatement = OwnerStatement {
     rights_of: USERS,
     sql: "SELECT u.system_role OPERATOR(pg_catalog.=) 'admin' AND u.status OPERATOR(pg_catalog.=) 'ACTIVE'
                  AND u.deleted_at IS NULL,
-             CASE WHEN u.status OPERATOR(pg_catalog.=) 'ACTIVE' AND u.deleted_at IS NULL THEN u.organization_id END,
+             CASE WHEN u.status OPERATOR(pg_catalog.=) 'ACTIVE' AND u.deleted_at IS NULL THEN o.id END,
              u.role::pg_catalog.text
-        FROM vibecraft.users u WHERE u.id OPERATOR(pg_catalog.=) $1",
+        FROM vibecraft.users u
+        LEFT JOIN vibecraft.organizations o ON o.id OPERATOR(pg_catalog.=) u.organization_id AND o.deleted_at IS NULL
+       WHERE u.id OPERATOR(pg_catalog.=) $1",
     arg_types: &[UUID],
     access: Access::StatementSnapshot,
 };
