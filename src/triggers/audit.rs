@@ -12,7 +12,7 @@
 //! else through one prepared, kept plan run with the trail owner's rights
 //! (owner_rights.rs).
 
-use crate::errors::{internal, raise};
+use crate::errors::raise;
 use crate::owner_rights::types::{TEXT, UUID};
 use crate::owner_rights::{Access, OwnerStatement};
 use pgrx::prelude::*;
@@ -123,6 +123,37 @@ fn json_kind(typid: pg_sys::Oid) -> JsonKind {
     }
 }
 
+/// The audited relation's schema, name and primary-key column numbers, from the relation
+/// and system caches rather than a query of pg_class: on a Citus node such a query does not
+/// see shards (Citus hides them from applications), and the trigger on a reference table's
+/// copy on the coordinator fires in the application's own backend.
+fn names_and_primary_key(data: &pg_sys::TriggerData) -> (String, String, Vec<i16>) {
+    // SAFETY: inside a firing trigger the relation is open and valid; the namespace name
+    // is palloc'd (or NULL for a namespace dropped meanwhile); the index list is a copy we
+    // free; the pg_index tuple is released before return.
+    unsafe {
+        let rel = data.tg_relation;
+        let form = &*(*rel).rd_rel;
+        let table = pgrx::name_data_to_str(&form.relname).to_string();
+        let namespace = pg_sys::get_namespace_name(form.relnamespace);
+        let schema = if namespace.is_null() { String::new() } else { CStr::from_ptr(namespace).to_string_lossy().into_owned() };
+        // RelationGetIndexList fills in rd_pkindex.
+        pg_sys::list_free(pg_sys::RelationGetIndexList(rel));
+        let mut attnums = Vec::new();
+        let pk = (*rel).rd_pkindex;
+        if pk != pg_sys::InvalidOid {
+            let tuple = pg_sys::SearchSysCache1(pg_sys::SysCacheIdentifier::INDEXRELID as i32, pg_sys::Datum::from(pk));
+            if !tuple.is_null() {
+                let index = &*pg_sys::heap_tuple_get_struct::<pg_sys::FormData_pg_index>(tuple);
+                let keys = usize::try_from(index.indnkeyatts).unwrap_or(0);
+                attnums = index.indkey.values.as_slice(keys).to_vec();
+                pg_sys::ReleaseSysCache(tuple);
+            }
+        }
+        (schema, table, attnums)
+    }
+}
+
 fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
     // SAFETY: inside a firing trigger the relation and trigger structs are valid.
     let (rel, trig) = unsafe { (&*data.tg_relation, &*data.tg_trigger) };
@@ -170,19 +201,8 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         });
     }
 
-    let (schema, table, pk_attnums) = Spi::get_three_with_args::<String, String, Vec<i16>>(
-        // (Qualified throughout: a trigger may fire with an owner's rights under the
-        // caller's search_path; see owner_rights.rs.)
-        "SELECT n.nspname::pg_catalog.text, c.relname::pg_catalog.text,
-                coalesce((SELECT i.indkey::pg_catalog.int2[] FROM pg_catalog.pg_index i
-                           WHERE i.indrelid OPERATOR(pg_catalog.=) c.oid AND i.indisprimary), '{}')
-           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-          WHERE c.oid OPERATOR(pg_catalog.=) $1",
-        &[relid.into()],
-    )
-    .unwrap_or_else(|e| internal(format!("vibecraft.audit_trigger(): catalog lookup failed: {e}")));
+    let (schema, table, pk_attnums) = names_and_primary_key(data);
     let primary_key = pk_attnums
-        .unwrap_or_default()
         .into_iter()
         .filter_map(|attnum| by_attnum.get(&attnum).copied())
         .map(|index| {
@@ -197,8 +217,8 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
 
     let info = Rc::new(AuditedTable {
         relid,
-        table_schema: schema.unwrap_or_default(),
-        table_name: table.unwrap_or_default(),
+        table_schema: schema,
+        table_name: table,
         columns,
         primary_key,
         organization_id,
