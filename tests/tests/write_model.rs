@@ -116,20 +116,15 @@ fn postgrest_style_writes_follow_the_write_model() {
     assert_eq!(bad, 0);
 }
 
-/// The rules of the four policies that once had subqueries (which Citus cannot push down
-/// to the shards) hold without them: an execution's agent and a canvas's model must be
-/// live rows of the caller's organization (a soft-deleted one answers as a missing one,
-/// 23503, as does one of another organization), a canvas is written by its owner only
-/// while a member, and a feedback tag is read with its feedback, through the sender it
-/// carries whoever wrote the tag.
-#[test]
-fn rules_of_the_former_policy_subqueries_still_hold() {
-    const DEMO_ORG: &str = "d0000000-0000-4000-8000-000000000001";
-    const RETIRED_AGENT: &str = "d5000000-0000-4000-8000-0000000000ff";
-    const RETIRED_MODEL: &str = "d6000000-0000-4000-8000-0000000000ff";
-    const ENT_MODEL: &str = "d6000000-0000-4000-8000-000000000002";
-    const MAX_CANVAS: &str = "d7000000-0000-4000-8000-000000000001";
-    let db = TestDb::new("write_model_no_subqueries");
+// ValueCanvas rows of the demo organization the tests below write against.
+const DEMO_ORG: &str = "d0000000-0000-4000-8000-000000000001";
+const RETIRED_AGENT: &str = "d5000000-0000-4000-8000-0000000000ff";
+const RETIRED_MODEL: &str = "d6000000-0000-4000-8000-0000000000ff";
+const MAX_CANVAS: &str = "d7000000-0000-4000-8000-000000000001";
+
+/// A database with the demo data and a soft-deleted agent and model in the demo organization.
+fn demo_with_a_retired_agent_and_model(name: &str) -> TestDb {
+    let db = TestDb::new(name);
     let mut su = db.superuser();
     su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
     su.batch_execute(&format!(
@@ -139,6 +134,20 @@ fn rules_of_the_former_policy_subqueries_still_hold() {
          VALUES ('{RETIRED_MODEL}', '{DEMO_ORG}', 'retired', now());"
     ))
     .unwrap();
+    db
+}
+
+/// The rules of the four policies that once had subqueries (which Citus cannot push down
+/// to the shards) hold without them: an execution's agent and a canvas's model must be
+/// live rows of the caller's organization (a soft-deleted one answers as a missing one,
+/// 23503, as does one of another organization), a canvas is written by its owner only
+/// while a member, and a feedback tag is read with its feedback, through the sender it
+/// carries whoever wrote the tag.
+#[test]
+fn rules_of_the_former_policy_subqueries_still_hold() {
+    const ENT_MODEL: &str = "d6000000-0000-4000-8000-000000000002";
+    let db = demo_with_a_retired_agent_and_model("write_model_no_subqueries");
+    let mut su = db.superuser();
     let ent_agent: String = su
         .query_one("SELECT id::text FROM vibecraft.agents WHERE organization_id = $1::text::uuid LIMIT 1", &[&ENT_ORG])
         .unwrap()
@@ -207,28 +216,15 @@ fn rules_of_the_former_policy_subqueries_still_hold() {
 
 /// What an attack review of the rules above found, refused: `row_security` switched off
 /// inside the writer's own statement (after its policies were applied) skips no check (the
-/// checks' own reads are then refused); a
-/// full-row update that keeps a canvas's model is not a new choice of model; an owner who
-/// left the organization neither reads nor deletes its canvases there; a soft-deleted
-/// organization grants its members nothing; an invitation from a platform admin counts only
-/// while the admin is active.
+/// checks' own reads are then refused); a full-row update that keeps a canvas's model is
+/// not a new choice of model; an owner who left the organization neither reads nor deletes
+/// its canvases there; a soft-deleted organization grants its members nothing; an
+/// invitation from a platform admin counts only while the admin is active.
 #[test]
 fn write_rules_hold_against_the_attack_review() {
-    const DEMO_ORG: &str = "d0000000-0000-4000-8000-000000000001";
-    const RETIRED_AGENT: &str = "d5000000-0000-4000-8000-0000000000ff";
-    const RETIRED_MODEL: &str = "d6000000-0000-4000-8000-0000000000ff";
-    const MAX_CANVAS: &str = "d7000000-0000-4000-8000-000000000001";
     const ERIN: &str = "d1000000-0000-4000-8000-000000000004";
-    let db = TestDb::new("write_model_attack_review");
+    let db = demo_with_a_retired_agent_and_model("write_model_attack_review");
     let mut su = db.superuser();
-    su.query_one("SELECT vibecraft.seed_demo_data()", &[]).unwrap();
-    su.batch_execute(&format!(
-        "INSERT INTO vibecraft.agents (id, organization_id, name, agent_type, deleted_at)
-         VALUES ('{RETIRED_AGENT}', '{DEMO_ORG}', 'retired', 'custom', now());
-         INSERT INTO vibecraft.models (id, organization_id, name, deleted_at)
-         VALUES ('{RETIRED_MODEL}', '{DEMO_ORG}', 'retired', now());"
-    ))
-    .unwrap();
     let mut app = db.login_as("app", &["vibecraft_authenticated"]);
 
     // row_security off inside the statement: the guard still checks, and its own read of
