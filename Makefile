@@ -2,7 +2,7 @@
 # The work is done by the scripts in scripts/; each installs what it needs.
 # PG=15 (default), 16, 17 or 18 picks the PostgreSQL version, e.g. `make run PG=17`;
 # `make test` runs every version unless PG is given.
-.PHONY: run test stop reset deps install bench upgrade-scripts scale scale-stop
+.PHONY: run test stop reset deps install bench bench-scale upgrade-scripts scale scale-stop
 
 run:
 	@bash scripts/run.sh
@@ -33,6 +33,10 @@ scale:
 
 scale-stop:
 	@bash scripts/scale.sh stop
+
+# Per-call cost on Citus: pgbench against one server and a local 3-node cluster (bench/scale.sh).
+bench-scale:
+	@bash bench/scale.sh
 
 # The upgrade script from the last release, assembled from sql/migrations/ and the rooms.
 upgrade-scripts:

@@ -82,5 +82,14 @@ SELECT citus_add_node('localhost', p)
  WHERE NOT EXISTS (SELECT 1 FROM pg_dist_node WHERE nodename = 'localhost' AND nodeport = p);
 CREATE EXTENSION IF NOT EXISTS vibecraft CASCADE;
 SQL
+# The plan applied (vibecraft.distribute_on_citus(): re-runnable, a DBA's step too), then
+# the demo data written through the coordinator as an application writes it (idempotent).
+psql_at "${PORTS[0]}" "$DB" -qAt <<SQL >/dev/null
+SET client_min_messages = warning;
+SELECT count(*) FROM vibecraft.distribute_on_citus();
+SELECT vibecraft.seed_demo_data();
+SQL
 say "Citus on PostgreSQL $PG: coordinator localhost:${PORTS[0]}, workers ${PORTS[1]} and ${PORTS[2]}, database $DB"
-psql_at "${PORTS[0]}" "$DB" -c "SELECT nodename, nodeport, groupid, noderole FROM pg_dist_node ORDER BY groupid"
+psql_at "${PORTS[0]}" "$DB" -c "SELECT nodename, nodeport, groupid, noderole FROM pg_dist_node ORDER BY groupid" \
+    -c "SELECT placement, citus_table_type, count(*) AS tables FROM vibecraft.scale_out_status() GROUP BY 1, 2 ORDER BY 1" \
+    -c "SELECT nodeport AS worker, sum(result::int) AS demo_prompts FROM run_command_on_placements('vibecraft.prompt_history', 'SELECT count(*) FROM %s') GROUP BY 1 ORDER BY 1"

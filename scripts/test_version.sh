@@ -244,8 +244,8 @@ else
         "$VIBECRAFT_JWT_SECRET" "$VIBECRAFT_ENCRYPTION_KEYS" >"$CITUS_DATA/dev-secrets")
     run_tier "pg$PG tier 10: Citus, a coordinator and two workers (tests/tests/citus.rs)" "$LOGS/citus.log" -- \
         bash -c 'VIBECRAFT_SCALE_DATA="$2" VIBECRAFT_SCALE_PORTS="$3" "$1/scripts/scale.sh" start &&
-                 VIBECRAFT_CITUS_DSN="host=localhost port=${3%% *} user=postgres dbname=vibecraft" \
-                 cargo test -p vibecraft-integration-tests --no-fail-fast --test citus -- --show-output' \
+                 VIBECRAFT_CITUS_DSN="host=localhost port=${3%% *} user=postgres dbname=vibecraft" VIBECRAFT_CITUS_DATA="$2" \
+                 cargo test -p vibecraft-integration-tests --no-fail-fast --test citus -- --show-output --test-threads=1' \
         _ "$PROJECT_DIR" "$CITUS_DATA" "${CITUS_PORTS[*]}"
     count_cargo "$LOGS/citus.log" "$TIER_RC" "citus"
     for node in coordinator worker1 worker2; do

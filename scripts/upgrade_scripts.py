@@ -82,9 +82,12 @@ def items(install_sql):
             rust = re.search(r'^-- (vibecraft::\S+)$', block, re.M)
             if not rust:
                 sys.exit('upgrade_scripts: a block of the install script is neither a file nor a function:\n' + block[:300])
-            native[rust.group(1)] = block
-    for path in sorted(native):
-        yield path, native[path]
+            # Overloads share a Rust path (pgrx names them by their SQL name): the C
+            # symbol tells them apart.
+            symbol = re.search(r"AS 'MODULE_PATHNAME', '(\w+)'", block)
+            native[(rust.group(1), symbol.group(1) if symbol else '')] = block
+    for key in sorted(native):
+        yield key[0], native[key]
     order = [name for _, _, name, _, _ in declared]
     done = set()
     while len(done) < len(sql):

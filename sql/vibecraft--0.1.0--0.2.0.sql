@@ -39,19 +39,68 @@ UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories
 UPDATE vibecraft.project_assets a SET bucket_id = md5('vibecraft.storage_buckets:' || b.name)::uuid
   FROM vibecraft.storage_buckets b WHERE b.id = a.bucket_id AND b.is_system;
 
--- Rows of an organization refer to its agents and models by (id, organization_id), so an
--- execution or a canvas can never point into another organization. The indexes behind
--- the new foreign keys are created again (@since) with the organization column.
-ALTER TABLE vibecraft.agents ADD CONSTRAINT agents_id_organization_id_key UNIQUE (id, organization_id);
-ALTER TABLE vibecraft.models ADD CONSTRAINT models_id_organization_id_key UNIQUE (id, organization_id);
-ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey,
-    ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
-        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
-ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
-    ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
-        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+-- The keys of the tables Citus would distribute name their tenant column (docs/scale-out.md),
+-- and rows refer to a row of the same tenant by (id, tenant): an execution or a canvas can
+-- never point into another organization, nor a payment or a download to another user's
+-- order. Rebuilding a key reads its table once, under a lock that holds off writes.
+-- A usage row without a user could only have been written by hand (log_api_usage always
+-- names one); it would have no shard, so the upgrade stops rather than drop it.
+DO $usage$
+DECLARE
+    orphans bigint := (SELECT count(*) FROM vibecraft.api_usage_logs WHERE user_id IS NULL);
+BEGIN
+    IF orphans > 0 THEN
+        RAISE EXCEPTION 'vibecraft 0.2.0: % rows of vibecraft.api_usage_logs have no user_id', orphans
+            USING ERRCODE = '23502',
+                  HINT = 'Give them their user (UPDATE vibecraft.api_usage_logs SET user_id = ...) or delete them, then run ALTER EXTENSION vibecraft UPDATE again.';
+    END IF;
+END
+$usage$;
+ALTER TABLE vibecraft.api_usage_logs ALTER COLUMN user_id SET NOT NULL;
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey;
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey;
+ALTER TABLE vibecraft.payments DROP CONSTRAINT payments_order_id_fkey,
+    DROP CONSTRAINT payments_stripe_payment_intent_id_key;
+ALTER TABLE vibecraft.downloads DROP CONSTRAINT downloads_order_id_fkey;
+ALTER TABLE vibecraft.project_assets DROP CONSTRAINT project_assets_bucket_id_file_path_key;
+ALTER TABLE vibecraft.agents DROP CONSTRAINT agents_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.models DROP CONSTRAINT models_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.api_configurations DROP CONSTRAINT api_configurations_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.api_usage_logs DROP CONSTRAINT api_usage_logs_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.credit_ledger DROP CONSTRAINT credit_ledger_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.downloads DROP CONSTRAINT downloads_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.payments DROP CONSTRAINT payments_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.prompt_history DROP CONSTRAINT prompt_history_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.saved_searches DROP CONSTRAINT saved_searches_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.user_activity DROP CONSTRAINT user_activity_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.user_preferences DROP CONSTRAINT user_preferences_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.project_assets DROP CONSTRAINT project_assets_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_components DROP CONSTRAINT project_components_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_knowledge DROP CONSTRAINT project_knowledge_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_settings DROP CONSTRAINT project_settings_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.feedback_tags DROP CONSTRAINT feedback_tags_pkey, ADD PRIMARY KEY (id, feedback_id);
+ALTER TABLE vibecraft.sessions DROP CONSTRAINT sessions_pkey, ADD PRIMARY KEY (id, session_token);
+ALTER TABLE vibecraft.executions ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
+    REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
+ALTER TABLE vibecraft.canvases ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
+    REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+ALTER TABLE vibecraft.payments ADD CONSTRAINT payments_order_fkey FOREIGN KEY (order_id, user_id)
+        REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT,
+    ADD UNIQUE (stripe_payment_intent_id, user_id);
+ALTER TABLE vibecraft.downloads ADD CONSTRAINT downloads_order_fkey FOREIGN KEY (order_id, user_id)
+    REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT;
+ALTER TABLE vibecraft.project_assets ADD UNIQUE (bucket_id, file_path, project_id);
+-- The indexes behind the new foreign keys: those of executions and canvases are created
+-- again (@since) with the organization column; those of payments and downloads here.
 DROP INDEX vibecraft.executions_agent_id_idx;
 DROP INDEX vibecraft.canvases_model_id_idx;
+DROP INDEX vibecraft.payments_order_id_idx;
+CREATE INDEX payments_order_id_idx ON vibecraft.payments (order_id, user_id);
+DROP INDEX vibecraft.downloads_order_id_idx;
+CREATE INDEX downloads_order_id_idx ON vibecraft.downloads (order_id, user_id);
 
 -- A feedback tag carries its feedback's sender, which its policy reads (the index on it
 -- comes with @new-objects).
@@ -69,7 +118,7 @@ ALTER TABLE vibecraft.performance_metrics DROP CONSTRAINT performance_metrics_us
 -- one becomes a member of a project without saying yes.
 -- @since 0.2.0
 CREATE TABLE vibecraft.project_invitations (
-    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id         uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     user_id    uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     role       varchar(20) NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
@@ -77,7 +126,9 @@ CREATE TABLE vibecraft.project_invitations (
     expires_at timestamptz NOT NULL DEFAULT now() + interval '14 days',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (project_id, user_id)
+    UNIQUE (project_id, user_id),
+    -- The key names its project: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, project_id)
 );
 
 -- @since 0.2.0
@@ -425,6 +476,12 @@ STRICT STABLE PARALLEL RESTRICTED
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'jwt_claims_wrapper';
 
+-- vibecraft::identity::postgrest_pre_request
+CREATE OR REPLACE FUNCTION "postgrest_pre_request"() RETURNS void
+STRICT VOLATILE PARALLEL RESTRICTED
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'postgrest_pre_request_wrapper';
+
 -- vibecraft::identity::require_may_act_for
 CREATE OR REPLACE FUNCTION "require_may_act_for"(
 	"function_name" TEXT, /* Option < & str > */
@@ -458,6 +515,15 @@ CREATE OR REPLACE FUNCTION "create_order"(
 VOLATILE PARALLEL UNSAFE
 LANGUAGE c /* Rust */
 AS 'MODULE_PATHNAME', 'create_order_wrapper';
+
+-- vibecraft::orders::refund_order_credits
+CREATE OR REPLACE FUNCTION "refund_order_credits"(
+	"order_id" uuid, /* Option < pgrx :: Uuid > */
+	"user_uuid" uuid /* Option < pgrx :: Uuid > */
+) RETURNS INT /* i32 */
+VOLATILE PARALLEL UNSAFE 
+LANGUAGE c /* Rust */
+AS 'MODULE_PATHNAME', 'refund_order_credits_by_key_wrapper';
 
 -- vibecraft::orders::refund_order_credits
 CREATE OR REPLACE FUNCTION "refund_order_credits"(
@@ -780,6 +846,9 @@ COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids
 COMMENT ON FUNCTION vibecraft.authenticate(text) IS
     'Verify an HS256 JWT signed with vibecraft.jwt_secret (exp and sub required; exp and nbf checked; any other alg refused) and act as its subject until the end of the current transaction; returns the user id. SQLSTATE 28000 says why a token was refused.';
 
+COMMENT ON FUNCTION vibecraft.postgrest_pre_request() IS
+    'PostgREST''s db-pre-request function: where a superuser trusts the request claims (vibecraft.trust_request_claims), signs the request''s user in from them for the transaction, as authenticate() does; on Citus that reaches the workers (docs/scale-out.md). Otherwise does nothing.';
+
 COMMENT ON FUNCTION vibecraft.sign_out() IS 'Forget the identity established in this transaction; true when there was one.';
 COMMENT ON FUNCTION vibecraft.current_user_id() IS
     'The calling user: the identity established in this transaction, else the PostgREST claims where a superuser trusts them for this role, else NULL. What every policy uses.';
@@ -792,6 +861,7 @@ COMMENT ON FUNCTION vibecraft.is_service() IS
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.authenticate(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_out() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.postgrest_pre_request() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_user_id() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_org_id() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_org_claim() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
@@ -1000,15 +1070,31 @@ BEGIN
 END
 $$;
 
--- The creator of a project is its owner member.
+-- The creator of a project is its owner member. On a Citus node the trigger fires on
+-- each node's copy of projects (a reference table), where it may not write the Citus
+-- table project_members (a distributed query from a shard): it writes that node's own
+-- copy of project_members instead, so every copy gets the same row in the same
+-- transaction (docs/scale-out.md).
 CREATE OR REPLACE FUNCTION vibecraft.add_project_owner()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the owner's membership row
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'projects' THEN
+        shard := vibecraft.citus_local_shard('vibecraft.project_members');
+        IF shard IS NOT NULL THEN
+            EXECUTE pg_catalog.format(
+                'INSERT INTO vibecraft.%I AS m (project_id, user_id, role) VALUES ($1, $2, ''owner'')
+                 ON CONFLICT (project_id, user_id) DO UPDATE SET role = ''owner''', shard)
+              USING NEW.id, NEW.user_id;
+        END IF;
+        RETURN NULL;
     END IF;
     INSERT INTO vibecraft.project_members (project_id, user_id, role)
     VALUES (NEW.id, NEW.user_id, 'owner')
@@ -1451,7 +1537,7 @@ BEGIN
     END IF;
     LOOP
         WITH todo AS (
-            SELECT a.id FROM vibecraft.api_configurations a
+            SELECT a.id, a.user_id FROM vibecraft.api_configurations a
              WHERE vibecraft.encryption_key_id(a.api_key_encrypted) <> ring[1]
                AND vibecraft.encryption_key_id(a.api_key_encrypted) = ANY (ring)
              LIMIT 500 FOR UPDATE)
@@ -1459,7 +1545,7 @@ BEGIN
            SET api_key_encrypted = vibecraft.encrypt_api_key(
                    vibecraft.decrypt_api_key(a.api_key_encrypted, vibecraft.provider_key_binding(a.user_id, a.provider)),
                    vibecraft.provider_key_binding(a.user_id, a.provider))
-          FROM todo WHERE a.id = todo.id;
+          FROM todo WHERE a.id = todo.id AND a.user_id = todo.user_id;  -- ids are unique per user
         GET DIAGNOSTICS batch = ROW_COUNT;
         done := done + batch;
         EXIT WHEN batch < 500;
@@ -1712,13 +1798,27 @@ GRANT SELECT ON vibecraft.api_usage_logs, vibecraft.api_usage TO vibecraft_authe
 -- security_invoker = true: the caller's privileges and the table's row-level security
 -- apply through the view.
 
+-- A user's balance as the caller may see it: NULL where credit_balances' policy hides it
+-- (another user's). A function of its own, not a subquery of the view below: on Citus a
+-- subquery of a distributed table correlated with a reference table cannot be planned,
+-- a call per row (a one-shard query each) can.
+CREATE OR REPLACE FUNCTION vibecraft.visible_credits(user_uuid uuid)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid);
+END
+$$;
+
 -- PromptCraft's and Creo's user_profiles: user_id is the user's id. The balance comes
 -- from credit_balances (read-only here; the view stays auto-updatable for the rest),
 -- NULL where its policy hides it (another user's).
 CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
 SELECT u.id, u.id AS user_id, u.organization_id, u.email, u.full_name, u.display_name, u.avatar_url, u.bio,
        u.preferences, u.is_active, u.last_login_at,
-       (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id) AS credits,
+       vibecraft.visible_credits(u.id) AS credits,
        u.subscription_plan, u.subscription_status,
        u.metadata, u.role, u.status, u.created_at, u.updated_at, u.deleted_at
   FROM vibecraft.users u;
@@ -1849,6 +1949,7 @@ CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
 COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
 COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
 COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
+COMMENT ON FUNCTION vibecraft.visible_credits(uuid) IS 'A user''s credit balance as the caller may see it (NULL where the balance''s policy hides it); user_profiles.credits.';
 COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, subscription (the credit balance: credit_balances); soft-deleted with deleted_at.';
 COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
 COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
@@ -1860,6 +1961,7 @@ GRANT SELECT ON vibecraft.saved_searches TO vibecraft_anon;
 GRANT SELECT, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
 GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) ON vibecraft.organizations TO vibecraft_authenticated;
 GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT EXECUTE ON FUNCTION vibecraft.visible_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
   ON vibecraft.users TO vibecraft_authenticated;
 -- (id: an upsert, as supabase-js sends it, sets the id to itself; guard_user_update
@@ -1890,14 +1992,28 @@ CREATE POLICY own_read ON vibecraft.credit_balances FOR SELECT
 
 -- Every user has a balance row from the start, however the user is created (signing up,
 -- the auth backend, a DBA's INSERT), so the credit functions always find one to lock.
+-- On a Citus node the trigger fires on each node's copy of users (a reference table),
+-- where it may not write the distributed credit_balances (a distributed query from a
+-- shard): the copy on the node that holds the user's balance shard writes that shard
+-- (docs/scale-out.md).
 CREATE OR REPLACE FUNCTION vibecraft.open_credit_balance()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the balance rows
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'users' THEN
+        shard := vibecraft.citus_local_shard('vibecraft.credit_balances', NEW.id);
+        IF shard IS NOT NULL THEN
+            EXECUTE pg_catalog.format('INSERT INTO vibecraft.%I (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING', shard)
+              USING NEW.id;
+        END IF;
+        RETURN NULL;
     END IF;
     INSERT INTO vibecraft.credit_balances (user_id) VALUES (NEW.id) ON CONFLICT (user_id) DO NOTHING;
     RETURN NULL;
@@ -1983,7 +2099,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM vibecraft.refund_order_credits(NEW.id);
+    PERFORM vibecraft.refund_order_credits(NEW.id, NEW.user_id);  -- the order's whole key
     RETURN NULL;
 END
 $$;
@@ -2004,23 +2120,37 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     o record;
+    staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
+    owners uuid[];
 BEGIN
+    -- An order is (id, user_id): ids are unique per user only (docs/scale-out.md). A user's
+    -- is its own; staff name one by its id alone, which must then be one user's. The order
+    -- is then locked by its whole key (on Citus: on its one shard).
+    IF staff THEN
+        SELECT array_agg(s.user_id) INTO owners FROM (SELECT o2.user_id FROM vibecraft.orders o2 WHERE o2.id = order_id LIMIT 2) s;
+        IF cardinality(owners) > 1 THEN
+            RAISE EXCEPTION 'vibecraft.cancel_order: orders of several users have the id %', order_id
+                USING ERRCODE = '21000';
+        END IF;
+    ELSE
+        owners := ARRAY[vibecraft.current_user_id()];
+    END IF;
     -- Only orders the caller may cancel are looked at, so another user's order and one
     -- that does not exist get the same answer.
     SELECT id, user_id, status INTO o FROM vibecraft.orders
-     WHERE id = order_id AND (vibecraft.is_service() OR vibecraft.is_admin() OR user_id = vibecraft.current_user_id())
+     WHERE id = order_id AND user_id = owners[1]
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: no such order of yours' USING ERRCODE = '42501';
     END IF;
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin() OR o.status = 'pending') THEN
+    IF NOT (staff OR o.status = 'pending') THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: you may cancel only your own pending orders'
             USING ERRCODE = '42501';
     END IF;
     IF o.status IN ('completed', 'failed', 'cancelled') THEN
         RETURN false;
     END IF;
-    UPDATE vibecraft.orders SET status = 'cancelled' WHERE id = o.id;
+    UPDATE vibecraft.orders SET status = 'cancelled' WHERE id = o.id AND user_id = o.user_id;
     RETURN true;
 END
 $$;
@@ -2036,17 +2166,25 @@ AS $$
 DECLARE
     p record;
     total numeric;
+    owners uuid[];
 BEGIN
     PERFORM vibecraft.require_staff('refund_payment');
     IF refund IS NOT NULL AND refund <= 0 THEN
         RAISE EXCEPTION 'vibecraft.refund_payment: refund must be more than zero' USING ERRCODE = '22023';
+    END IF;
+    -- Payment ids are unique per user only (docs/scale-out.md): the payment is found once,
+    -- then changed by its whole key; an id of several users' payments is refused.
+    SELECT array_agg(s.user_id) INTO owners FROM (SELECT p2.user_id FROM vibecraft.payments p2 WHERE p2.id = payment_id LIMIT 2) s;
+    IF cardinality(owners) > 1 THEN
+        RAISE EXCEPTION 'vibecraft.refund_payment: payments of several users have the id %', payment_id
+            USING ERRCODE = '21000';
     END IF;
     UPDATE vibecraft.payments AS t
        SET refund_amount = t.refund_amount + coalesce(refund, t.amount - t.refund_amount),
            status = CASE WHEN t.refund_amount + coalesce(refund, t.amount - t.refund_amount) >= t.amount
                          THEN 'refunded' ELSE 'partially_refunded' END,
            refunded_at = pg_catalog.now()
-     WHERE t.id = payment_id
+     WHERE t.id = payment_id AND t.user_id = owners[1]
        AND t.status IN ('succeeded', 'partially_refunded')
        AND t.refund_amount + coalesce(refund, t.amount - t.refund_amount) <= t.amount
        AND coalesce(refund, t.amount - t.refund_amount) > 0
@@ -2054,7 +2192,7 @@ BEGIN
     IF FOUND THEN
         RETURN total;
     END IF;
-    SELECT status, amount, refund_amount INTO p FROM vibecraft.payments WHERE id = payment_id;
+    SELECT status, amount, refund_amount INTO p FROM vibecraft.payments WHERE id = payment_id AND user_id = owners[1];
     IF NOT FOUND THEN
         RAISE EXCEPTION 'vibecraft.refund_payment: no such payment' USING ERRCODE = '22023';
     END IF;
@@ -2081,6 +2219,12 @@ DECLARE
     staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
     uid uuid := vibecraft.current_user_id();
 BEGIN
+    -- Download ids are unique per user only (docs/scale-out.md): a user's own is theirs;
+    -- staff name one by its id alone, which must then be unambiguous.
+    IF staff AND (SELECT count(*) FROM vibecraft.downloads d WHERE d.id = download_id) > 1 THEN
+        RAISE EXCEPTION 'vibecraft.record_download: downloads of several users have the id %', download_id
+            USING ERRCODE = '21000';
+    END IF;
     -- The counter is the database's: users hold no UPDATE on downloads, so this runs with
     -- the owner's rights and checks whose download it is itself.
     UPDATE vibecraft.downloads AS d
@@ -2116,6 +2260,9 @@ $$;
 
 COMMENT ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, numeric, jsonb) IS
     'Create a pending order and take its credits in the same step (ledger row referencing the order). Too few credits: 23514 and no order. A user for itself; the service role and admins for anyone.';
+
+COMMENT ON FUNCTION vibecraft.refund_order_credits(uuid, uuid) IS
+    'refund_order_credits for the order named by its whole key (order id and its user), as the refund trigger calls it; the same rules.';
 
 COMMENT ON FUNCTION vibecraft.refund_order_credits(uuid) IS
     'Give back, once, the credits a failed or cancelled order took (what the ledger took for it); returns how many. Called by the refund_ended_order trigger.';
@@ -2158,6 +2305,7 @@ GRANT EXECUTE ON FUNCTION vibecraft.order_status_transition_allowed(text, text) 
 GRANT EXECUTE ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, numeric, jsonb) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cancel_order(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid, uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.refund_payment(uuid, numeric) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.record_download(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads() TO vibecraft_service;
@@ -2629,6 +2777,9 @@ GRANT SELECT, DELETE, INSERT (key, value, description, category, is_public), UPD
 -- The dashboards are security_invoker views: each caller sees the rows RLS lets it see.
 -- Materialized views cannot carry RLS, so they are granted to the service role only.
 
+-- One row per user whose balance the caller may see (its own; staff: everyone's). It
+-- starts from the balance and asks every table for the balance's user_id: on Citus that
+-- is a distributed table's distribution column, so each row is one shard's work.
 CREATE OR REPLACE VIEW vibecraft.user_dashboard WITH (security_invoker = true) AS
 SELECT u.id AS user_id,
        u.email,
@@ -2637,21 +2788,21 @@ SELECT u.id AS user_id,
        b.credits_spent,
        u.subscription_plan,
        u.subscription_status,
-       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id) AS total_orders,
-       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id AND o.status = 'completed') AS completed_orders,
+       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = b.user_id) AS total_orders,
+       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = b.user_id AND o.status = 'completed') AS completed_orders,
        (SELECT coalesce(sum(p.amount - p.refund_amount), 0) FROM vibecraft.payments p
-         WHERE p.user_id = u.id AND p.status IN ('succeeded', 'partially_refunded')) AS total_spent,
+         WHERE p.user_id = b.user_id AND p.status IN ('succeeded', 'partially_refunded')) AS total_spent,
        (SELECT count(*) FROM vibecraft.downloads d
-         WHERE d.user_id = u.id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > now())) AS active_downloads,
-       (SELECT count(*) FROM vibecraft.projects pr WHERE pr.user_id = u.id AND pr.deleted_at IS NULL) AS projects_owned,
+         WHERE d.user_id = b.user_id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > now())) AS active_downloads,
+       (SELECT count(*) FROM vibecraft.projects pr WHERE pr.user_id = b.user_id AND pr.deleted_at IS NULL) AS projects_owned,
        -- The running totals get_user_stats reads, so both show the same numbers.
-       coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0) AS prompts,
+       coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = b.user_id), 0) AS prompts,
        (SELECT count(*) FROM vibecraft.api_keys k
-         WHERE k.user_id = u.id AND k.is_active AND k.revoked_at IS NULL
+         WHERE k.user_id = b.user_id AND k.is_active AND k.revoked_at IS NULL
            AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_api_keys,
        greatest(u.last_activity_at, u.last_login_at) AS last_activity_at
-  FROM vibecraft.users u
-  LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+  FROM vibecraft.credit_balances b
+  JOIN vibecraft.users u ON u.id = b.user_id
  WHERE u.deleted_at IS NULL;
 
 CREATE OR REPLACE VIEW vibecraft.admin_dashboard WITH (security_invoker = true) AS
@@ -2683,14 +2834,49 @@ CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
 
 -- Prompt counts per user. One upsert per statement and user, in user order so that two
 -- statements touching the same users lock their totals rows in the same order.
+-- On a Citus worker the trigger fires on a shard of prompt_history, whose rows' totals
+-- are in the co-located shard of user_stat_totals on the same node; a query of the
+-- distributed table from there cannot see the statement's transition tables, so that
+-- shard is written by name (the same statements, run with EXECUTE).
 CREATE OR REPLACE FUNCTION vibecraft.count_prompts()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'prompt_history' THEN
+        -- Every row of a shard hashes into the shard's range, so any one names the
+        -- co-located totals shard (a TRUNCATE has no rows: its totals shard by index).
+        -- (Each branch names only the transition tables its event has.)
+        IF TG_OP = 'TRUNCATE' THEN
+            shard := vibecraft.citus_colocated_shard(TG_TABLE_NAME, 'vibecraft.user_stat_totals');
+        ELSIF TG_OP = 'DELETE' THEN
+            shard := vibecraft.citus_local_shard('vibecraft.user_stat_totals', (SELECT o.user_id FROM old_rows o LIMIT 1));
+        ELSE
+            shard := vibecraft.citus_local_shard('vibecraft.user_stat_totals', (SELECT n.user_id FROM new_rows n LIMIT 1));
+        END IF;
+        IF shard IS NULL THEN
+            RETURN NULL;  -- a statement that changed no row
+        END IF;
+        IF TG_OP = 'TRUNCATE' THEN
+            EXECUTE format('UPDATE vibecraft.%I SET prompts = 0 WHERE prompts <> 0', shard);
+        ELSIF TG_OP = 'INSERT' THEN
+            EXECUTE format('INSERT INTO vibecraft.%I AS t (user_id, prompts)
+                            SELECT n.user_id, count(*) FROM new_rows n GROUP BY n.user_id ORDER BY n.user_id
+                            ON CONFLICT (user_id) DO UPDATE SET prompts = t.prompts + excluded.prompts', shard);
+        ELSIF TG_OP = 'DELETE' THEN
+            EXECUTE format('UPDATE vibecraft.%I t SET prompts = t.prompts - d.n
+                              FROM (SELECT o.user_id, count(*) AS n FROM old_rows o GROUP BY o.user_id) d
+                             WHERE t.user_id = d.user_id', shard);
+        ELSE  -- a row cannot move to another shard: an UPDATE keeps its user
+            NULL;
+        END IF;
+        RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE vibecraft.user_stat_totals SET prompts = 0 WHERE prompts <> 0;
@@ -2738,15 +2924,77 @@ CREATE OR REPLACE TRIGGER count_prompts_delete AFTER DELETE ON vibecraft.prompt_
 CREATE OR REPLACE TRIGGER count_prompts_truncate AFTER TRUNCATE ON vibecraft.prompt_history
     FOR EACH STATEMENT EXECUTE FUNCTION vibecraft.count_prompts();
 
--- Provider usage per user: calls, errors (status 400 and above), tokens, cost.
+-- Provider usage per user: calls, errors (status 400 and above), tokens, cost. On a
+-- Citus worker, into the co-located shard of user_provider_totals, as for prompts.
 CREATE OR REPLACE FUNCTION vibecraft.count_provider_usage()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'api_usage_logs' THEN
+        -- (Each branch names only the transition tables its event has.)
+        IF TG_OP = 'TRUNCATE' THEN
+            shard := vibecraft.citus_colocated_shard(TG_TABLE_NAME, 'vibecraft.user_provider_totals');
+        ELSIF TG_OP = 'DELETE' THEN
+            shard := vibecraft.citus_local_shard('vibecraft.user_provider_totals', (SELECT o.user_id FROM old_rows o LIMIT 1));
+        ELSE
+            shard := vibecraft.citus_local_shard('vibecraft.user_provider_totals', (SELECT n.user_id FROM new_rows n LIMIT 1));
+        END IF;
+        IF shard IS NULL THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'TRUNCATE' THEN
+            EXECUTE format('DELETE FROM vibecraft.%I', shard);
+        ELSIF TG_OP = 'INSERT' THEN
+            EXECUTE format('INSERT INTO vibecraft.%I AS t (user_id, provider, calls, errors, tokens, cost_usd)
+                            SELECT n.user_id, n.provider, count(*), count(*) FILTER (WHERE n.status_code >= 400),
+                                   sum(n.tokens_used), sum(n.cost_usd)
+                              FROM new_rows n GROUP BY n.user_id, n.provider ORDER BY n.user_id, n.provider
+                            ON CONFLICT (user_id, provider) DO UPDATE
+                               SET calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
+                                   tokens = t.tokens + excluded.tokens, cost_usd = t.cost_usd + excluded.cost_usd', shard);
+        ELSIF TG_OP = 'DELETE' THEN
+            EXECUTE format('UPDATE vibecraft.%I t
+                               SET calls = t.calls - d.calls, errors = t.errors - d.errors,
+                                   tokens = t.tokens - d.tokens, cost_usd = t.cost_usd - d.cost
+                              FROM (SELECT o.user_id, o.provider, count(*) AS calls, count(*) FILTER (WHERE o.status_code >= 400) AS errors,
+                                           sum(o.tokens_used) AS tokens, sum(o.cost_usd) AS cost
+                                      FROM old_rows o GROUP BY o.user_id, o.provider) d
+                             WHERE t.user_id = d.user_id AND t.provider = d.provider', shard);
+        ELSE
+            -- An UPDATE keeps its user (Citus does not move a row to another shard), but may
+            -- change its provider, status, tokens or cost: as on one server below.
+            EXECUTE format('WITH delta AS (
+                                SELECT c.user_id, c.provider, sum(c.calls) AS calls, sum(c.errors) AS errors,
+                                       sum(c.tokens) AS tokens, sum(c.cost) AS cost
+                                  FROM (SELECT n.user_id, n.provider, 1 AS calls, (n.status_code >= 400)::int AS errors,
+                                               n.tokens_used AS tokens, n.cost_usd AS cost FROM new_rows n
+                                        UNION ALL
+                                        SELECT o.user_id, o.provider, -1, -((o.status_code >= 400)::int), -o.tokens_used, -o.cost_usd
+                                          FROM old_rows o) c
+                                 GROUP BY c.user_id, c.provider
+                                HAVING sum(c.calls) <> 0 OR sum(c.errors) <> 0 OR sum(c.tokens) <> 0 OR sum(c.cost) <> 0),
+                            adjusted AS (
+                                UPDATE vibecraft.%1$I t
+                                   SET calls = t.calls + d.calls, errors = t.errors + d.errors,
+                                       tokens = t.tokens + d.tokens, cost_usd = t.cost_usd + d.cost
+                                  FROM delta d WHERE t.user_id = d.user_id AND t.provider = d.provider
+                                RETURNING t.user_id, t.provider)
+                            INSERT INTO vibecraft.%1$I AS t (user_id, provider, calls, errors, tokens, cost_usd)
+                            SELECT d.user_id, d.provider, d.calls, d.errors, d.tokens, d.cost FROM delta d
+                             WHERE NOT EXISTS (SELECT 1 FROM adjusted a WHERE a.user_id = d.user_id AND a.provider = d.provider)
+                             ORDER BY d.user_id, d.provider
+                            ON CONFLICT (user_id, provider) DO UPDATE
+                               SET calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
+                                   tokens = t.tokens + excluded.tokens, cost_usd = t.cost_usd + excluded.cost_usd', shard);
+        END IF;
+        RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM vibecraft.user_provider_totals;
@@ -2848,12 +3096,14 @@ $$;
 
 -- The per-user lists that stay small, counted directly (for recount_user_stats;
 -- get_user_stats inlines the same expressions into its one statement).
+-- (PL/pgSQL: Citus cannot plan an SQL function's statement that uses its parameters.)
 CREATE OR REPLACE FUNCTION vibecraft.user_stats_lists(user_uuid uuid)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM
                                 (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = user_uuid GROUP BY o.status) s),
         'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = user_uuid),
@@ -2863,9 +3113,10 @@ AS $$
                                  WHERE m.user_id = user_uuid AND p.user_id <> user_uuid AND p.deleted_at IS NULL),
         'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = user_uuid AND k.is_active
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
-        'last_activity_at', (SELECT greatest(u.last_activity_at, u.last_login_at,
-                                    (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid))
-                               FROM vibecraft.users u WHERE u.id = user_uuid))
+        -- (Three plain subqueries rather than one nested in another: Citus can plan these.)
+        'last_activity_at', greatest((SELECT greatest(u.last_activity_at, u.last_login_at) FROM vibecraft.users u WHERE u.id = user_uuid),
+                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid)));
+END
 $$;
 
 CREATE OR REPLACE FUNCTION vibecraft.get_user_stats(user_uuid uuid)
@@ -2878,27 +3129,29 @@ BEGIN
     -- One statement, planned once per connection: the user's row and running totals,
     -- and the lists user_stats_lists counts (the same expressions, so that both
     -- functions give the same answer; insight.sql checks it). NULL for no such user.
+    -- Every table is asked for user_uuid itself, not for the joined row's id: on Citus
+    -- that makes the whole statement one shard's (the user's), run on one node.
     RETURN (SELECT jsonb_build_object(
         'user_id', u.id,
         'credits', b.credits,
         'credits_added', b.credits + b.credits_spent,
         'credits_spent', b.credits_spent,
-        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
+        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = user_uuid), 0),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
                                         'calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
-                                FROM vibecraft.user_provider_totals p WHERE p.user_id = u.id AND p.calls > 0),
+                                FROM vibecraft.user_provider_totals p WHERE p.user_id = user_uuid AND p.calls > 0),
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM
-                                (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = u.id GROUP BY o.status) s),
-        'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = u.id),
-        'projects_owned', (SELECT count(*) FROM vibecraft.projects p WHERE p.user_id = u.id AND p.deleted_at IS NULL),
+                                (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = user_uuid GROUP BY o.status) s),
+        'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = user_uuid),
+        'projects_owned', (SELECT count(*) FROM vibecraft.projects p WHERE p.user_id = user_uuid AND p.deleted_at IS NULL),
         'projects_shared_with', (SELECT count(*) FROM vibecraft.project_members m
                                   JOIN vibecraft.projects p ON p.id = m.project_id
-                                 WHERE m.user_id = u.id AND p.user_id <> u.id AND p.deleted_at IS NULL),
-        'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = u.id AND k.is_active
+                                 WHERE m.user_id = user_uuid AND p.user_id <> user_uuid AND p.deleted_at IS NULL),
+        'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = user_uuid AND k.is_active
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
         'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
-                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
-      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid)))
+      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = user_uuid
      WHERE u.id = user_uuid);
 END
 $$;
@@ -2909,21 +3162,30 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+    credits integer;
+    added bigint;
+    spent bigint;
+    prompts bigint;
+    usage jsonb;
 BEGIN
     PERFORM vibecraft.require_may_act_for('recount_user_stats', user_uuid);
     IF NOT EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = user_uuid) THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object(
-        'user_id', user_uuid,
-        'credits', (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid),
-        'credits_added', (SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
-        'credits_spent', (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
-        'prompts', (SELECT count(*) FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid),
-        'usage_by_provider', (SELECT coalesce(jsonb_object_agg(x.provider, jsonb_build_object('calls', x.calls, 'tokens', x.tokens, 'cost_usd', x.cost)), '{}') FROM
-                                (SELECT a.provider, count(*) AS calls, sum(a.tokens_used) AS tokens, sum(a.cost_usd) AS cost
-                                   FROM vibecraft.api_usage_logs a WHERE a.user_id = user_uuid GROUP BY a.provider) x)
-    ) || vibecraft.user_stats_lists(user_uuid);
+    -- One statement per table (on Citus each is the user's shard's alone).
+    SELECT b.credits INTO credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid;
+    SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0), coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0)
+      INTO added, spent FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid;
+    SELECT count(*) INTO prompts FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid;
+    SELECT coalesce(jsonb_object_agg(x.provider, jsonb_build_object('calls', x.calls, 'tokens', x.tokens, 'cost_usd', x.cost)), '{}')
+      INTO usage
+      FROM (SELECT a.provider, count(*) AS calls, sum(a.tokens_used) AS tokens, sum(a.cost_usd) AS cost
+              FROM vibecraft.api_usage_logs a WHERE a.user_id = user_uuid GROUP BY a.provider) x;
+    RETURN jsonb_build_object('user_id', user_uuid, 'credits', credits, 'credits_added', added, 'credits_spent', spent,
+                              'prompts', prompts, 'usage_by_provider', usage)
+        || vibecraft.user_stats_lists(user_uuid);
 END
 $$;
 
@@ -3076,21 +3338,26 @@ BEGIN
          WHERE c.contype = 'f' AND c.connamespace = 'vibecraft'::regnamespace
          ORDER BY 1::text, c.conname
     LOOP
-        EXECUTE format(
-            'SELECT count(*), (SELECT jsonb_agg(x) FROM (SELECT %s AS x FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) ORDER BY 1 LIMIT 5) e)
-               FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
-            CASE WHEN fk.has_id THEN 'c.id' ELSE format('c.%I', fk.child_cols[1]) END,
-            fk.child,
-            (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
-            fk.parent,
-            (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
-               FROM generate_subscripts(fk.child_cols, 1) i),
+        -- Counted first, examples only where there are orphans: two plain statements,
+        -- which Citus can also run over every shard (a subquery in the select list it
+        -- cannot).
+        EXECUTE format('SELECT count(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
             fk.child,
             (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
             fk.parent,
             (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
                FROM generate_subscripts(fk.child_cols, 1) i))
-        INTO n, examples;
+        INTO n;
+        IF n > 0 THEN
+            EXECUTE format('SELECT jsonb_agg(e.x) FROM (SELECT %s AS x FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) ORDER BY 1 LIMIT 5) e',
+                CASE WHEN fk.has_id THEN 'c.id' ELSE format('c.%I', fk.child_cols[1]) END,
+                fk.child,
+                (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
+                fk.parent,
+                (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
+                   FROM generate_subscripts(fk.child_cols, 1) i))
+            INTO examples;
+        END IF;
         IF n > 0 THEN
             total := total + n;
             found_detail := found_detail || jsonb_build_object(
@@ -3121,15 +3388,16 @@ BEGIN
         jsonb_build_object('user_ids', coalesce(examples, '[]')),
         'A balance below zero means the CHECK constraints were bypassed; add credits to bring it to zero and investigate.';
 
-    -- Orders whose status contradicts their payments or their credits.
+    -- Orders whose status contradicts their payments or their credits (an order's payments
+    -- and ledger rows are its user's: ids are unique per user only).
     WITH bad AS (SELECT o.id FROM vibecraft.orders o
-             WHERE (o.status = 'completed' AND EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id)
-                    AND NOT EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id
+             WHERE (o.status = 'completed' AND EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id AND p.user_id = o.user_id)
+                    AND NOT EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id AND p.user_id = o.user_id
                                      AND p.status IN ('succeeded', 'partially_refunded', 'refunded')))
                 OR (o.status IN ('failed', 'cancelled') AND EXISTS (SELECT 1 FROM vibecraft.payments p
-                                     WHERE p.order_id = o.id AND p.status = 'succeeded'))
+                                     WHERE p.order_id = o.id AND p.user_id = o.user_id AND p.status = 'succeeded'))
                 OR (o.status IN ('failed', 'cancelled') AND (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l
-                                     WHERE l.reference_type = 'order' AND l.reference_id = o.id) < 0)
+                                     WHERE l.user_id = o.user_id AND l.reference_type = 'order' AND l.reference_id = o.id) < 0)
                 OR (o.status = 'completed' AND o.completed_at IS NULL))
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;
@@ -3307,13 +3575,14 @@ AS $$
         ('credit_balances', 'by user', 'user_id'), ('credit_ledger', 'by user', 'user_id'),
         ('downloads', 'by user', 'user_id'), ('orders', 'by user', 'user_id'),
         ('payments', 'by user', 'user_id'), ('prompt_history', 'by user', 'user_id'),
-        ('saved_searches', 'by user', 'user_id'), ('sessions', 'by user', 'user_id'),
-        ('user_activity', 'by user', 'user_id'), ('user_preferences', 'by user', 'user_id'),
+        ('saved_searches', 'by user', 'user_id'), ('user_activity', 'by user', 'user_id'), ('user_preferences', 'by user', 'user_id'),
         ('user_provider_totals', 'by user', 'user_id'), ('user_stat_totals', 'by user', 'user_id'),
         -- a project's content, read by its members
         ('project_assets', 'by project', 'project_id'), ('project_components', 'by project', 'project_id'),
         ('project_invitations', 'by project', 'project_id'), ('project_knowledge', 'by project', 'project_id'),
         ('project_settings', 'by project', 'project_id'),
+        -- a sign-in session is found by its token on every request (Auth.js): by the token
+        ('sessions', 'by session', 'session_token'),
         -- feedback, anonymous or not, with its tags: by the feedback's own id
         ('feedback', 'by feedback', 'id'), ('feedback_tags', 'by feedback', 'feedback_id'),
         -- ValueCanvas: an organization's agents and their work
@@ -3329,7 +3598,7 @@ AS $$
 $$;
 
 COMMENT ON FUNCTION vibecraft.scale_out_plan() IS
-    'Where each vibecraft table goes on a Citus cluster: reference (copied to every node), by user / by project / by organization / by feedback (distributed by that column, co-located with its group), or coordinator (stays on the coordinator). The plan only; docs/scale-out.md explains it, scale_out_blockers() lists what the schema must still change for it.';
+    'Where each vibecraft table goes on a Citus cluster: reference (copied to every node), by user / by project / by organization / by session / by feedback (distributed by that column, co-located with its group), or coordinator (stays on the coordinator). The plan only; docs/scale-out.md explains it, scale_out_blockers() lists what the schema must still change for it.';
 
 -- What Citus would refuse, or what would go wrong, if the plan were applied to this
 -- database's schema today. Empty once the schema is ready.
@@ -3400,28 +3669,223 @@ AS $$
     UNION ALL
     -- A row trigger that acts after the change (writes elsewhere) fires on every copy of
     -- a reference table, on every node, and cannot write a Citus table from there.
+    -- vibecraft's own know where they run: the audit trigger records a change once, in the
+    -- node's own audit_logs, under the table's own name (src/triggers/audit.rs); the owner's
+    -- membership and the credit balance are written into the node's own copy of their
+    -- table (citus_local_shard below).
     SELECT 'after-trigger on a reference table', p.table_name, tg.tgname::text,
            'runs ' || tg.tgfoid::pg_catalog.regproc::text || ' on every placement: it would act once per node, and cannot write a distributed or reference table from a shard'
       FROM plan p JOIN pg_catalog.pg_trigger tg ON tg.tgrelid OPERATOR(pg_catalog.=) p.relid AND NOT tg.tgisinternal
      WHERE p.placement OPERATOR(pg_catalog.=) 'reference'
        AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 2) OPERATOR(pg_catalog.=) 0  -- not BEFORE
        AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 64) OPERATOR(pg_catalog.=) 0 -- not INSTEAD OF
-    UNION ALL
-    -- The audit trail of a distributed table would be written on the worker that holds
-    -- the shard, where audit_logs is not the coordinator's.
-    SELECT 'audit trigger on a distributed table', p.table_name, tg.tgname::text,
-           'vibecraft.audit_logs stays on the coordinator; a shard''s trigger runs on a worker'
-      FROM plan p JOIN pg_catalog.pg_trigger tg ON tg.tgrelid OPERATOR(pg_catalog.=) p.relid AND NOT tg.tgisinternal
-     WHERE p.distributed AND tg.tgfoid OPERATOR(pg_catalog.=) 'vibecraft.audit_trigger()'::pg_catalog.regprocedure
-       AND (tg.tgtype::pg_catalog.int4 OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.=) 1 -- FOR EACH ROW
+       AND tg.tgfoid OPERATOR(pg_catalog.<>) ALL (ARRAY['vibecraft.audit_trigger()'::pg_catalog.regprocedure,
+                                                         'vibecraft.add_project_owner()'::pg_catalog.regprocedure,
+                                                         'vibecraft.open_credit_balance()'::pg_catalog.regprocedure]::pg_catalog.oid[])
     ORDER BY 1, 2, 3
 $$;
 
 COMMENT ON FUNCTION vibecraft.scale_out_blockers() IS
-    'What in this database''s schema stands in the way of vibecraft.scale_out_plan() on a Citus cluster: tables the plan does not place, nullable distribution columns, primary keys and unique indexes without the distribution column, foreign keys Citus refuses, after-triggers on reference tables, audit triggers on distributed tables. Reads the catalog only. Empty once the schema is ready.';
+    'What in this database''s schema stands in the way of vibecraft.scale_out_plan() on a Citus cluster: tables the plan does not place, nullable distribution columns, primary keys and unique indexes without the distribution column, foreign keys Citus refuses, after-triggers on reference tables (other than the audit trail''s). Reads the catalog only. Empty once the schema is ready.';
 
--- Privileges: the operators' (reading the catalog, but a question for them).
-GRANT EXECUTE ON FUNCTION vibecraft.scale_out_plan(), vibecraft.scale_out_blockers() TO vibecraft_service;
+-- On a Citus node: the name of shard `shard` of `tbl` when this node holds a copy of it,
+-- else NULL (also for a NULL shard). What the two lookups below end with. (PL/pgSQL:
+-- its body names Citus' catalogs, which a server without Citus lacks.)
+CREATE OR REPLACE FUNCTION vibecraft.citus_shard_here(tbl regclass, shard bigint)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT c.relname::text OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) shard::text
+              FROM pg_catalog.pg_class c
+             WHERE c.oid OPERATOR(pg_catalog.=) tbl
+               AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_placement p
+                            WHERE p.shardid OPERATOR(pg_catalog.=) shard
+                              AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)));
+END
+$$;
+
+-- On a Citus node: the name of this node's copy of the shard of `tbl` that holds `key`
+-- (a reference table's one shard when key is NULL), or NULL when this node holds none.
+-- A trigger on a reference table fires on every node's copy and may not run a
+-- distributed query from there; it writes the node's own copy of its target instead
+-- (add_project_owner, open_credit_balance). Only called where Citus is loaded.
+CREATE OR REPLACE FUNCTION vibecraft.citus_local_shard(tbl regclass, key uuid DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shard bigint;
+BEGIN
+    IF key IS NULL THEN
+        SELECT s.shardid INTO shard FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid OPERATOR(pg_catalog.=) tbl;
+    ELSE
+        shard := pg_catalog.get_shard_id_for_distribution_column(tbl, key);
+    END IF;
+    RETURN vibecraft.citus_shard_here(tbl, shard);
+END
+$$;
+
+-- On a Citus node: the name of this node's shard of `tbl` that is co-located with the
+-- shard `shard_name` (a shard's table name, `prompt_history_102345`), or NULL. For a
+-- statement trigger on a shard that has no row to name a key by (TRUNCATE).
+CREATE OR REPLACE FUNCTION vibecraft.citus_colocated_shard(shard_name text, tbl regclass)
+RETURNS text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shard bigint;
+BEGIN
+    SELECT t.shardid INTO shard
+      FROM pg_catalog.pg_dist_shard s
+      JOIN pg_catalog.pg_dist_shard t ON t.logicalrelid OPERATOR(pg_catalog.=) tbl
+                                     AND t.shardminvalue OPERATOR(pg_catalog.=) s.shardminvalue
+     WHERE s.shardid OPERATOR(pg_catalog.=) pg_catalog.substring(shard_name FROM '_([0-9]+)$')::bigint;
+    RETURN vibecraft.citus_shard_here(tbl, shard);
+END
+$$;
+
+-- Where each table is now: its place in the plan and, on a Citus coordinator, what Citus
+-- made of it. (Citus' own citus_tables view leaves out tables that belong to an
+-- extension, so it never lists vibecraft's.)
+CREATE OR REPLACE FUNCTION vibecraft.scale_out_status()
+RETURNS TABLE (table_name text, placement text, citus_table_type text, distribution_column text,
+               colocation_id integer, shard_count bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RETURN QUERY SELECT p.table_name, p.placement, NULL::text, NULL::text, NULL::integer, NULL::bigint
+                       FROM vibecraft.scale_out_plan() p ORDER BY 1;
+        RETURN;
+    END IF;
+    RETURN QUERY
+    SELECT p.table_name, p.placement,
+           CASE WHEN d.logicalrelid IS NULL THEN 'not a Citus table'
+                WHEN d.partmethod OPERATOR(pg_catalog.=) 'h' THEN 'distributed'
+                WHEN d.repmodel OPERATOR(pg_catalog.=) 't' THEN 'reference'
+                ELSE 'local' END,
+           pg_catalog.column_to_column_name(d.logicalrelid, d.partkey),
+           d.colocationid,
+           (SELECT pg_catalog.count(*) FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid OPERATOR(pg_catalog.=) d.logicalrelid)
+      FROM vibecraft.scale_out_plan() p
+      LEFT JOIN pg_catalog.pg_dist_partition d
+             ON d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.' OPERATOR(pg_catalog.||) p.table_name)
+     ORDER BY 1;
+END
+$$;
+
+-- Apply the plan on a Citus coordinator whose workers are added (citus_add_node): every
+-- reference table copied to every node, every distributed table sharded and co-located
+-- with its group, rows already there moved into the shards. Re-runnable: tables already
+-- distributed stay as they are. A superuser's step, once, like CREATE EXTENSION.
+CREATE OR REPLACE FUNCTION vibecraft.distribute_on_citus()
+RETURNS TABLE (table_name text, placement text, citus_table_type text, distribution_column text,
+               colocation_id integer, shard_count bigint)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    fk record;
+    group_first text;
+    blockers bigint := (SELECT pg_catalog.count(*) FROM vibecraft.scale_out_blockers());
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RAISE EXCEPTION 'vibecraft.distribute_on_citus: Citus is not installed in this database' USING ERRCODE = '55000';
+    END IF;
+    IF blockers OPERATOR(pg_catalog.>) 0 THEN
+        RAISE EXCEPTION 'vibecraft.distribute_on_citus: the schema has % blockers', blockers
+            USING ERRCODE = '55000', HINT = 'SELECT * FROM vibecraft.scale_out_blockers() lists them.';
+    END IF;
+    -- One transaction with several distributed steps needs them one after another; the
+    -- tables have triggers; copying rows into shards must not fire them (the rows, and
+    -- what triggers derive from them, are there already), on any node: SET LOCAL reaches
+    -- the workers' connections of this transaction.
+    SET LOCAL citus.multi_shard_modify_mode = 'sequential';
+    SET LOCAL citus.enable_unsafe_triggers = on;
+    SET LOCAL citus.propagate_set_commands = 'local';
+    SET LOCAL session_replication_role = replica;
+
+    -- Foreign keys between tables that become Citus tables go first and come back after:
+    -- while one end is a Citus table and the other not, Citus would turn the other into a
+    -- "Citus local table", which an extension's table cannot be. The workers hold the
+    -- extension's tables too (CREATE EXTENSION reached them), with the same keys, which
+    -- DDL on a table Citus does not know yet does not reach: they are dropped there by
+    -- hand (run_command_on_workers commits on its own, so a failed run leaves them
+    -- dropped on the workers only, where the tables hold nothing and the next run drops
+    -- them again).
+    CREATE TEMP TABLE vibecraft_distribute_fks ON COMMIT DROP AS
+    SELECT con.conrelid::pg_catalog.regclass::text AS tbl, con.conname::text AS conname,
+           pg_catalog.pg_get_constraintdef(con.oid) AS def
+      FROM pg_catalog.pg_constraint con
+      JOIN pg_catalog.pg_class f ON f.oid OPERATOR(pg_catalog.=) con.conrelid
+      JOIN pg_catalog.pg_class t ON t.oid OPERATOR(pg_catalog.=) con.confrelid
+      JOIN vibecraft.scale_out_plan() pf ON pf.table_name OPERATOR(pg_catalog.=) f.relname::text
+      JOIN vibecraft.scale_out_plan() pt ON pt.table_name OPERATOR(pg_catalog.=) t.relname::text
+     WHERE con.contype OPERATOR(pg_catalog.=) 'f'
+       AND f.relnamespace OPERATOR(pg_catalog.=) 'vibecraft'::pg_catalog.regnamespace
+       AND t.relnamespace OPERATOR(pg_catalog.=) 'vibecraft'::pg_catalog.regnamespace
+       AND pf.placement OPERATOR(pg_catalog.<>) 'coordinator' AND pt.placement OPERATOR(pg_catalog.<>) 'coordinator'
+       AND NOT (EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition d WHERE d.logicalrelid OPERATOR(pg_catalog.=) con.conrelid)
+                AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition d WHERE d.logicalrelid OPERATOR(pg_catalog.=) con.confrelid));
+    FOR fk IN SELECT * FROM vibecraft_distribute_fks LOOP
+        PERFORM pg_catalog.run_command_on_workers(
+            pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I', fk.tbl, fk.conname));
+        EXECUTE pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', fk.tbl, fk.conname);
+    END LOOP;
+
+    FOR r IN SELECT p.table_name FROM vibecraft.scale_out_plan() p
+              WHERE p.placement OPERATOR(pg_catalog.=) 'reference'
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition d
+                                 WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.' OPERATOR(pg_catalog.||) p.table_name))
+              ORDER BY 1 LOOP
+        PERFORM pg_catalog.create_reference_table(pg_catalog.format('vibecraft.%I', r.table_name)::pg_catalog.regclass);
+    END LOOP;
+    -- Each group is co-located with its first table (by name), so that a user's balance,
+    -- ledger and totals, say, are one shard on one node.
+    FOR r IN SELECT p.table_name, p.placement, p.distribution_column FROM vibecraft.scale_out_plan() p
+              WHERE p.placement LIKE 'by %' ORDER BY p.placement, p.table_name LOOP
+        SELECT 'vibecraft.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(pg_catalog.min(g.table_name)) INTO group_first
+          FROM vibecraft.scale_out_plan() g
+         WHERE g.placement OPERATOR(pg_catalog.=) r.placement
+           AND EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition d
+                        WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.' OPERATOR(pg_catalog.||) g.table_name));
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition d
+                        WHERE d.logicalrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('vibecraft.' OPERATOR(pg_catalog.||) r.table_name)) THEN
+            PERFORM pg_catalog.create_distributed_table(pg_catalog.format('vibecraft.%I', r.table_name)::pg_catalog.regclass,
+                                                        r.distribution_column, colocate_with => coalesce(group_first, 'none'));
+        END IF;
+    END LOOP;
+
+    FOR fk IN SELECT * FROM vibecraft_distribute_fks LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.tbl, fk.conname, fk.def);
+    END LOOP;
+    SET LOCAL session_replication_role = origin;
+    RETURN QUERY SELECT * FROM vibecraft.scale_out_status();
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.scale_out_status() IS
+    'Each vibecraft table''s place in scale_out_plan() and, on a Citus coordinator, what it is now (distributed, reference, or not a Citus table), its distribution column, co-location group and shard count. Citus'' citus_tables view leaves out extensions'' tables.';
+COMMENT ON FUNCTION vibecraft.distribute_on_citus() IS
+    'On a Citus coordinator with its workers added: apply scale_out_plan() (reference tables copied to every node, the others distributed and co-located by group, existing rows moved into the shards); returns scale_out_status(). Re-runnable; refuses while scale_out_blockers() lists anything. A superuser''s step (docs/scale-out.md).';
+COMMENT ON FUNCTION vibecraft.citus_shard_here(regclass, bigint) IS
+    'On a Citus node: a shard''s table name when this node holds a copy of it, else NULL. For citus_local_shard and citus_colocated_shard.';
+COMMENT ON FUNCTION vibecraft.citus_colocated_shard(text, regclass) IS
+    'On a Citus node: this node''s shard of a table co-located with a given shard (by name), or NULL. For statement triggers on shards (TRUNCATE).';
+COMMENT ON FUNCTION vibecraft.citus_local_shard(regclass, uuid) IS
+    'On a Citus node: this node''s copy of the shard of a table that holds a key (a reference table''s one shard for a NULL key), or NULL. For triggers that fire on every copy of a reference table.';
+
+-- Privileges: the operators' (reading the catalog, but a question for them). Applying
+-- the plan is a superuser's step; the shard lookup is for vibecraft's own triggers.
+GRANT EXECUTE ON FUNCTION vibecraft.scale_out_plan(), vibecraft.scale_out_blockers(), vibecraft.scale_out_status() TO vibecraft_service;
+REVOKE EXECUTE ON FUNCTION vibecraft.distribute_on_citus(), vibecraft.citus_local_shard(regclass, uuid),
+    vibecraft.citus_colocated_shard(text, regclass), vibecraft.citus_shard_here(regclass, bigint) FROM PUBLIC;
 
 -- ---- sql/maintenance/rules.sql
 -- Upkeep: archiving, the daily run, database statistics, pg_cron scheduling.
@@ -3489,14 +3953,20 @@ $$;
 
 -- The daily run. Every step reports what it did; tables it changed are analysed.
 -- VACUUM cannot run inside a function: schedule_maintenance adds a pg_cron job for it.
+-- On a Citus coordinator its statements reach every shard; one transaction that changes
+-- distributed tables and then reference tables (api_keys) must change them over one
+-- connection per node (Citus' sequential mode; the setting means nothing elsewhere).
 CREATE OR REPLACE FUNCTION vibecraft.daily_maintenance()
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     report jsonb := '{}';
     n bigint;
+    m bigint;
+    keep record;
     archive_days integer;
     started timestamptz := clock_timestamp();
     changed text[] := '{}';
@@ -3528,13 +3998,28 @@ BEGIN
     report := report || jsonb_build_object('expired_api_keys_deactivated', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.api_keys'); END IF;
 
-    -- Each user's own history retention, where they turned auto_cleanup on.
-    DELETE FROM vibecraft.prompt_history
-     WHERE id IN (SELECT h.id FROM vibecraft.prompt_history h
-                    JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
-                   WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
-                     FOR UPDATE OF h SKIP LOCKED);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    -- Each user's own history retention, where they turned auto_cleanup on. Citus locks
+    -- rows of one shard per statement only (FOR UPDATE): there, one user at a time.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+        n := 0;
+        FOR keep IN SELECT p.user_id, p.max_history_days FROM vibecraft.user_preferences p WHERE p.auto_cleanup LOOP
+            DELETE FROM vibecraft.prompt_history
+             WHERE user_id = keep.user_id
+               AND id IN (SELECT h.id FROM vibecraft.prompt_history h
+                           WHERE h.user_id = keep.user_id
+                             AND h.created_at < now() - make_interval(days => keep.max_history_days)
+                             FOR UPDATE SKIP LOCKED);
+            GET DIAGNOSTICS m = ROW_COUNT;
+            n := n + m;
+        END LOOP;
+    ELSE
+        DELETE FROM vibecraft.prompt_history
+         WHERE (id, user_id) IN (SELECT h.id, h.user_id FROM vibecraft.prompt_history h
+                        JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
+                       WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
+                         FOR UPDATE OF h SKIP LOCKED);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
 
@@ -4239,7 +4724,7 @@ BEGIN
 
     INSERT INTO vibecraft.project_assets (id, project_id, user_id, bucket_id, asset_type, file_name, file_path, file_size, mime_type, duration_seconds) VALUES
         ('dc000000-0000-4000-8000-000000000001', p_podcast, u_member,
-         (SELECT b.id FROM vibecraft.storage_buckets b WHERE b.name = 'audio-recordings'), 'audio',
+         md5('vibecraft.storage_buckets:audio-recordings')::uuid, 'audio',  -- the installed bucket's id
          'episode-1.webm', u_member::text || '/episode-1.webm', 1843200, 'audio/webm', 118.4)
     ON CONFLICT DO NOTHING;
 
@@ -4294,9 +4779,9 @@ BEGIN
     ON CONFLICT DO NOTHING;
 
     INSERT INTO vibecraft.feedback (id, user_id, category_id, message, feedback_type, priority, status, rating, contact_email) VALUES
-        ('e4000000-0000-4000-8000-000000000001', u_member, (SELECT c.id FROM vibecraft.feedback_categories c WHERE c.name = 'feature_request'),
+        ('e4000000-0000-4000-8000-000000000001', u_member, md5('vibecraft.feedback_categories:feature_request')::uuid,
          'Please add dark mode to the canvas', 'feature', 'medium', 'open', 4, 'member@demo-org.com'),
-        ('e4000000-0000-4000-8000-000000000002', u_manager, (SELECT c.id FROM vibecraft.feedback_categories c WHERE c.name = 'bug'),
+        ('e4000000-0000-4000-8000-000000000002', u_manager, md5('vibecraft.feedback_categories:bug')::uuid,
          'Export to PDF cuts the last page', 'bug', 'high', 'resolved', 5, NULL)
     ON CONFLICT DO NOTHING;
     INSERT INTO vibecraft.feedback_tags (feedback_id, tag) VALUES

@@ -58,6 +58,38 @@ static CREDIT: OwnerStatement = OwnerStatement {
     access: Access::Write,
 };
 
+/// On a Citus cluster the one-statement forms above would run as an INSERT ... SELECT
+/// through the coordinator: the balance's new row pulled back, the ledger row sent out
+/// again, and a two-phase commit for what is one shard's change. There the balance and the
+/// ledger row are two statements instead, each routed to the user's shard (co-located),
+/// committed once; the balance's row lock holds between them, as within the one statement.
+static DEDUCT_BALANCE: OwnerStatement = OwnerStatement {
+    rights_of: BALANCES,
+    sql: "UPDATE vibecraft.credit_balances
+             SET credits = credits OPERATOR(pg_catalog.-) $2, credits_spent = credits_spent OPERATOR(pg_catalog.+) $2
+           WHERE user_id OPERATOR(pg_catalog.=) $1 AND credits OPERATOR(pg_catalog.>=) $2
+          RETURNING credits",
+    arg_types: &[UUID, INT4],
+    access: Access::Write,
+};
+
+static CREDIT_BALANCE: OwnerStatement = OwnerStatement {
+    rights_of: BALANCES,
+    sql: "UPDATE vibecraft.credit_balances SET credits = credits OPERATOR(pg_catalog.+) $2
+           WHERE user_id OPERATOR(pg_catalog.=) $1
+          RETURNING credits",
+    arg_types: &[UUID, INT4],
+    access: Access::Write,
+};
+
+static LEDGER_ROW: OwnerStatement = OwnerStatement {
+    rights_of: BALANCES,
+    sql: "INSERT INTO vibecraft.credit_ledger (user_id, amount, balance_after, reason, actor_id, idempotency_key, reference_type, reference_id)
+          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    arg_types: &[UUID, INT4, INT4, TEXT, UUID, TEXT, TEXT, UUID],
+    access: Access::Write,
+};
+
 /// A user created while the balance trigger was off (a data-only restore of users
 /// alone, say) gets its balance row here: zero credits, as the ledger says.
 static OPEN_BALANCE: OwnerStatement = OwnerStatement {
@@ -248,6 +280,14 @@ pub type Reference<'a> = Option<(&'a str, pgrx::Uuid)>;
 pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> bool {
     let actor = identity::current_user();
     let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
+    if identity::nodes::citus_in_this_database() {
+        let Some(balance) = DEDUCT_BALANCE.run(&[user.into(), amount.into()], |t| t.first().get::<i32>(1).ok().flatten()) else {
+            return false;
+        };
+        let row = [user.into(), (-amount).into(), balance.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()];
+        LEDGER_ROW.run(&row, |_| ());
+        return true;
+    }
     DEDUCT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| !t.is_empty())
 }
 
@@ -256,7 +296,14 @@ pub fn debit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&s
 pub fn credit(user: pgrx::Uuid, amount: i32, reason: Option<&str>, key: Option<&str>, reference: Reference) -> Option<i32> {
     let actor = identity::current_user();
     let (ref_type, ref_id) = (reference.map(|r| r.0), reference.map(|r| r.1));
+    let citus = identity::nodes::citus_in_this_database();
     let change = || {
+        if citus {
+            let balance = CREDIT_BALANCE.run(&[user.into(), amount.into()], |t| t.first().get::<i32>(1).ok().flatten())?;
+            let row = [user.into(), amount.into(), balance.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()];
+            LEDGER_ROW.run(&row, |_| ());
+            return Some(balance);
+        }
         CREDIT.run(&[user.into(), amount.into(), reason.into(), actor.into(), key.into(), ref_type.into(), ref_id.into()], |t| {
             if t.is_empty() {
                 return None;

@@ -35,6 +35,16 @@ static ORDER_USER_AND_STATUS: OwnerStatement = OwnerStatement {
     access: Access::Write,
 };
 
+/// The same by the order's whole key (the refund trigger knows it: on Citus this reads the
+/// order's one shard rather than every shard).
+static ORDER_STATUS_BY_KEY: OwnerStatement = OwnerStatement {
+    rights_of: ORDERS,
+    sql: "SELECT o.user_id, o.status::pg_catalog.text FROM vibecraft.orders o
+           WHERE o.id OPERATOR(pg_catalog.=) $1 AND o.user_id OPERATOR(pg_catalog.=) $2",
+    arg_types: &[UUID, UUID],
+    access: Access::Write,
+};
+
 /// `vibecraft.create_order(user_uuid, order_type, credits, items, total_cost, metadata)`:
 /// a pending order, its credits taken from the user with a ledger row that points at it.
 /// Too few credits: SQLSTATE 23514 and no order.
@@ -78,14 +88,40 @@ fn create_order(
 /// cancelled order took, once; returns how many (0 when nothing is owed).
 #[pg_extern(volatile, parallel_unsafe)]
 fn refund_order_credits(order_id: Option<pgrx::Uuid>) -> i32 {
+    refund(order_id, None)
+}
+
+/// `vibecraft.refund_order_credits(order_id, user_uuid)`: the same for the order named by
+/// its whole key (what the refund trigger calls).
+#[pg_extern(volatile, parallel_unsafe, name = "refund_order_credits")]
+fn refund_order_credits_by_key(order_id: Option<pgrx::Uuid>, user_uuid: Option<pgrx::Uuid>) -> i32 {
+    let Some(user) = user_uuid else { invalid("vibecraft.refund_order_credits: user_uuid must not be NULL") };
+    refund(order_id, Some(user))
+}
+
+fn refund(order_id: Option<pgrx::Uuid>, user: Option<pgrx::Uuid>) -> i32 {
     const F: &str = "refund_order_credits";
     refuse_on_a_replica(F);
     let Some(order) = order_id else { invalid(format!("vibecraft.{F}: order_id must not be NULL")) };
-    let row = ORDER_USER_AND_STATUS.run(&[order.into()], |t| t.first().get_two::<pgrx::Uuid, String>());
+    // An order's key is (id, user_id): its id is unique per user only (docs/scale-out.md).
+    let read = |t: pgrx::spi::SpiTupleTable| {
+        t.into_iter().map(|r| Ok((r.get::<pgrx::Uuid>(1)?, r.get::<String>(2)?))).collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    };
+    let rows = match user {
+        Some(user) => ORDER_STATUS_BY_KEY.run(&[order.into(), user.into()], read),
+        None => ORDER_USER_AND_STATUS.run(&[order.into()], read),
+    };
+    let mine: Vec<(pgrx::Uuid, String)> = rows
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|(user, status)| Some((user?, status?)))
+        .filter(|(user, _)| identity::may_act_for(*user, true))
+        .collect();
     // Another user's order answers as a missing one: ids are not confirmed.
-    let (user, status) = match row {
-        Ok((Some(user), Some(status))) if identity::may_act_for(user, true) => (user, status),
-        _ => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("vibecraft.{F}: no such order of yours"), None),
+    let (user, status) = match mine.as_slice() {
+        [(user, status)] => (*user, status.clone()),
+        [] => raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE, format!("vibecraft.{F}: no such order of yours"), None),
+        _ => raise(PgSqlErrorCode::ERRCODE_CARDINALITY_VIOLATION, format!("vibecraft.{F}: orders of several users have the id {order}"), None),
     };
     if status != "failed" && status != "cancelled" {
         return 0;

@@ -88,7 +88,7 @@ impl OwnerStatement {
     /// the system caches on every call, so ALTER TABLE ... OWNER TO takes effect at once.
     pub fn run<T>(&'static self, args: &[DatumWithOid], read: impl FnOnce(SpiTupleTable) -> T) -> T {
         let owner = owner_of(self.rights_of.0, self.rights_of.1);
-        with_rights_of(owner, || {
+        with_rights_of(owner, || allowing_nested_citus_queries(self.access != Access::Write, || {
             Spi::connect_mut(|client| {
                 // SAFETY: a read of the transaction's state.
                 let has_written = unsafe { pg_sys::GetCurrentTransactionIdIfAny() } != pg_sys::InvalidTransactionId;
@@ -105,7 +105,7 @@ impl OwnerStatement {
                 };
                 read(rows.unwrap_or_else(|e| self.failed("run", e)))
             })
-        })
+        }))
     }
 
     /// This statement's plan, prepared (as the owner) and kept on first use.
@@ -178,7 +178,7 @@ impl OwnerStatement {
 }
 
 /// The owner of `schema.table`, from the system caches (no query).
-fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
+pub(crate) fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
     // SAFETY: catalog cache lookups by name and by OID; the tuple is released before return.
     let owner = unsafe {
         let namespace = pg_sys::get_namespace_oid(schema.as_ptr(), true);
@@ -207,6 +207,43 @@ fn owner_of(schema: &CStr, table: &CStr) -> pg_sys::Oid {
             Some("Is the vibecraft extension installed in this database?"),
         )
     })
+}
+
+/// Citus' setting that lets a query run inside a shard's query.
+const CITUS_NESTED: &CStr = c"citus.allow_nested_distributed_execution";
+
+/// Run `f` with Citus' nested execution allowed, on a server where Citus is loaded. On a
+/// Citus worker, vibecraft's statements run inside the shard queries of the coordinator's
+/// statement (a policy's helper, a trigger) and read reference tables (users, projects,
+/// memberships), which Citus answers from that node's own copy; without this Citus refuses
+/// any query of a Citus table there ("cannot execute a distributed query from a query on a
+/// shard"). The setting is back to what it was when `f` returns, and at an error the
+/// transaction's abort restores it (GUC nest level, as a function's SET clause does).
+fn allowing_nested_citus_queries<T>(reads_only: bool, f: impl FnOnce() -> T) -> T {
+    // Only for reads: a write from inside a shard's query is Citus' nested distributed
+    // execution, which it does not promise to keep atomic with the outer transaction.
+    if !reads_only || !crate::identity::nodes::citus_in_this_database() {
+        return f();
+    }
+    // SAFETY: a new GUC nest level, a session-level set of a user-settable option saved
+    // in that level, and the level popped (its change undone) afterwards.
+    let level = unsafe {
+        let level = pg_sys::NewGUCNestLevel();
+        pg_sys::set_config_option(
+            CITUS_NESTED.as_ptr(),
+            c"on".as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+        level
+    };
+    let result = f();
+    unsafe { pg_sys::AtEOXact_GUC(true, level) };
+    result
 }
 
 /// Run `f` with the rights of `owner`; only search_path-proof statements inside (see above).

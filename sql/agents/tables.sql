@@ -4,7 +4,7 @@
 
 -- ValueCanvas: AI agents, their executions, canvas models (templates) and canvases.
 CREATE TABLE vibecraft.agents (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES vibecraft.organizations (id) ON DELETE CASCADE,
     created_by      uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
     name            varchar(200) NOT NULL,
@@ -17,15 +17,16 @@ CREATE TABLE vibecraft.agents (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     deleted_at      timestamptz,
-    -- Rows of the same organization refer to an agent by (id, organization_id).
-    CONSTRAINT agents_id_organization_id_key UNIQUE (id, organization_id)
+    -- The key names its organization: Citus keeps a table apart by it (docs/scale-out.md),
+    -- and rows of the same organization refer to an agent by (id, organization_id).
+    PRIMARY KEY (id, organization_id)
 );
 
 CREATE INDEX agents_organization_id_idx ON vibecraft.agents (organization_id);
 CREATE INDEX agents_created_by_idx ON vibecraft.agents (created_by);
 
 CREATE TABLE vibecraft.executions (
-    id              uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
+    id              uuid NOT NULL DEFAULT vibecraft.uuid_generate_v7(),
     organization_id uuid NOT NULL REFERENCES vibecraft.organizations (id) ON DELETE CASCADE,
     agent_id        uuid NOT NULL,
     user_id         uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
@@ -41,7 +42,9 @@ CREATE TABLE vibecraft.executions (
     updated_at      timestamptz NOT NULL DEFAULT now(),
     -- An execution runs an agent of its own organization.
     CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
-        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE
+        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE,
+    -- The key names its organization: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, organization_id)
 );
 
 CREATE INDEX executions_organization_id_idx ON vibecraft.executions (organization_id, created_at DESC);
@@ -50,7 +53,7 @@ CREATE INDEX executions_agent_id_idx ON vibecraft.executions (agent_id, organiza
 CREATE INDEX executions_user_id_idx ON vibecraft.executions (user_id);
 
 CREATE TABLE vibecraft.models (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES vibecraft.organizations (id) ON DELETE CASCADE,
     created_by      uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
     name            varchar(200) NOT NULL,
@@ -61,14 +64,16 @@ CREATE TABLE vibecraft.models (
     created_at      timestamptz NOT NULL DEFAULT now(),
     updated_at      timestamptz NOT NULL DEFAULT now(),
     deleted_at      timestamptz,
-    CONSTRAINT models_id_organization_id_key UNIQUE (id, organization_id)
+    -- The key names its organization: Citus keeps a table apart by it (docs/scale-out.md),
+    -- and canvases of the same organization refer to a model by (id, organization_id).
+    PRIMARY KEY (id, organization_id)
 );
 
 CREATE INDEX models_organization_id_idx ON vibecraft.models (organization_id);
 CREATE INDEX models_created_by_idx ON vibecraft.models (created_by);
 
 CREATE TABLE vibecraft.canvases (
-    id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id              uuid NOT NULL DEFAULT gen_random_uuid(),
     organization_id uuid NOT NULL REFERENCES vibecraft.organizations (id) ON DELETE CASCADE,
     -- A model in use by a canvas cannot be deleted.
     model_id        uuid NOT NULL,
@@ -82,7 +87,9 @@ CREATE TABLE vibecraft.canvases (
     deleted_at      timestamptz,
     -- A canvas uses a model of its own organization.
     CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
-        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT
+        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT,
+    -- The key names its organization: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, organization_id)
 );
 
 CREATE INDEX canvases_organization_id_idx ON vibecraft.canvases (organization_id);

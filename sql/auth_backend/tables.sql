@@ -25,7 +25,7 @@ CREATE INDEX accounts_user_id_idx ON vibecraft.accounts (user_id);
 
 -- Auth.js sessions; PromptCraft's user_sessions is a view of this table.
 CREATE TABLE vibecraft.sessions (
-    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id               uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id          uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     session_token    varchar(255) NOT NULL UNIQUE,
     expires          timestamptz NOT NULL,
@@ -33,7 +33,9 @@ CREATE TABLE vibecraft.sessions (
     user_agent       text,
     last_activity_at timestamptz NOT NULL DEFAULT now(),
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- The key names its session token: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, session_token)
 );
 
 CREATE INDEX sessions_user_id_idx ON vibecraft.sessions (user_id);

@@ -10,14 +10,28 @@ CREATE POLICY own_read ON vibecraft.credit_balances FOR SELECT
 
 -- Every user has a balance row from the start, however the user is created (signing up,
 -- the auth backend, a DBA's INSERT), so the credit functions always find one to lock.
+-- On a Citus node the trigger fires on each node's copy of users (a reference table),
+-- where it may not write the distributed credit_balances (a distributed query from a
+-- shard): the copy on the node that holds the user's balance shard writes that shard
+-- (docs/scale-out.md).
 CREATE OR REPLACE FUNCTION vibecraft.open_credit_balance()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the balance rows
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'users' THEN
+        shard := vibecraft.citus_local_shard('vibecraft.credit_balances', NEW.id);
+        IF shard IS NOT NULL THEN
+            EXECUTE pg_catalog.format('INSERT INTO vibecraft.%I (user_id) VALUES ($1) ON CONFLICT (user_id) DO NOTHING', shard)
+              USING NEW.id;
+        END IF;
+        RETURN NULL;
     END IF;
     INSERT INTO vibecraft.credit_balances (user_id) VALUES (NEW.id) ON CONFLICT (user_id) DO NOTHING;
     RETURN NULL;

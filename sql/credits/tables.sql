@@ -7,7 +7,7 @@
 -- One row per change of a user's credits; credit_balances.credits is the running
 -- balance and always equals the sum of the user's ledger amounts.
 CREATE TABLE vibecraft.credit_ledger (
-    id              uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
+    id              uuid NOT NULL DEFAULT vibecraft.uuid_generate_v7(),
     user_id         uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE RESTRICT,
     amount          integer NOT NULL CHECK (amount <> 0),
     balance_after   integer NOT NULL CHECK (balance_after >= 0),
@@ -17,7 +17,9 @@ CREATE TABLE vibecraft.credit_ledger (
     reference_id    uuid,
     idempotency_key varchar(200),
     created_at      timestamptz NOT NULL DEFAULT now(),
-    updated_at      timestamptz NOT NULL DEFAULT now()
+    updated_at      timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX credit_ledger_user_id_idx ON vibecraft.credit_ledger (user_id, created_at DESC);

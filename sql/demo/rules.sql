@@ -120,7 +120,7 @@ BEGIN
 
     INSERT INTO vibecraft.project_assets (id, project_id, user_id, bucket_id, asset_type, file_name, file_path, file_size, mime_type, duration_seconds) VALUES
         ('dc000000-0000-4000-8000-000000000001', p_podcast, u_member,
-         (SELECT b.id FROM vibecraft.storage_buckets b WHERE b.name = 'audio-recordings'), 'audio',
+         md5('vibecraft.storage_buckets:audio-recordings')::uuid, 'audio',  -- the installed bucket's id
          'episode-1.webm', u_member::text || '/episode-1.webm', 1843200, 'audio/webm', 118.4)
     ON CONFLICT DO NOTHING;
 
@@ -175,9 +175,9 @@ BEGIN
     ON CONFLICT DO NOTHING;
 
     INSERT INTO vibecraft.feedback (id, user_id, category_id, message, feedback_type, priority, status, rating, contact_email) VALUES
-        ('e4000000-0000-4000-8000-000000000001', u_member, (SELECT c.id FROM vibecraft.feedback_categories c WHERE c.name = 'feature_request'),
+        ('e4000000-0000-4000-8000-000000000001', u_member, md5('vibecraft.feedback_categories:feature_request')::uuid,
          'Please add dark mode to the canvas', 'feature', 'medium', 'open', 4, 'member@demo-org.com'),
-        ('e4000000-0000-4000-8000-000000000002', u_manager, (SELECT c.id FROM vibecraft.feedback_categories c WHERE c.name = 'bug'),
+        ('e4000000-0000-4000-8000-000000000002', u_manager, md5('vibecraft.feedback_categories:bug')::uuid,
          'Export to PDF cuts the last page', 'bug', 'high', 'resolved', 5, NULL)
     ON CONFLICT DO NOTHING;
     INSERT INTO vibecraft.feedback_tags (feedback_id, tag) VALUES

@@ -44,7 +44,7 @@ CREATE INDEX feedback_admin_user_id_idx ON vibecraft.feedback (admin_user_id);
 CREATE INDEX feedback_open_idx ON vibecraft.feedback (priority, created_at) WHERE status IN ('open', 'in_progress');
 
 CREATE TABLE vibecraft.feedback_tags (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id          uuid NOT NULL DEFAULT gen_random_uuid(),
     feedback_id uuid NOT NULL REFERENCES vibecraft.feedback (id) ON DELETE CASCADE,
     tag         varchar(50) NOT NULL CHECK (tag ~ '^[a-z0-9][a-z0-9_-]*$'),
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -52,7 +52,9 @@ CREATE TABLE vibecraft.feedback_tags (
     -- The sender of the feedback (NULL for anonymous feedback), copied from it by
     -- copy_feedback_sender: the policy reads the tag's own row (docs/scale-out.md).
     user_id     uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
-    UNIQUE (feedback_id, tag)
+    UNIQUE (feedback_id, tag),
+    -- The key names its feedback: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, feedback_id)
 );
 
 CREATE INDEX feedback_tags_tag_idx ON vibecraft.feedback_tags (tag);

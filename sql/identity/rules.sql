@@ -170,6 +170,9 @@ COMMENT ON FUNCTION vibecraft.owner_scope_high() IS 'Upper bound of the user ids
 COMMENT ON FUNCTION vibecraft.authenticate(text) IS
     'Verify an HS256 JWT signed with vibecraft.jwt_secret (exp and sub required; exp and nbf checked; any other alg refused) and act as its subject until the end of the current transaction; returns the user id. SQLSTATE 28000 says why a token was refused.';
 
+COMMENT ON FUNCTION vibecraft.postgrest_pre_request() IS
+    'PostgREST''s db-pre-request function: where a superuser trusts the request claims (vibecraft.trust_request_claims), signs the request''s user in from them for the transaction, as authenticate() does; on Citus that reaches the workers (docs/scale-out.md). Otherwise does nothing.';
+
 COMMENT ON FUNCTION vibecraft.sign_out() IS 'Forget the identity established in this transaction; true when there was one.';
 COMMENT ON FUNCTION vibecraft.current_user_id() IS
     'The calling user: the identity established in this transaction, else the PostgREST claims where a superuser trusts them for this role, else NULL. What every policy uses.';
@@ -182,6 +185,7 @@ COMMENT ON FUNCTION vibecraft.is_service() IS
 -- Privileges.
 GRANT EXECUTE ON FUNCTION vibecraft.authenticate(text) TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.sign_out() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.postgrest_pre_request() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_user_id() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_org_id() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.current_org_claim() TO vibecraft_anon, vibecraft_authenticated, vibecraft_service;

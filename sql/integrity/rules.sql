@@ -36,21 +36,26 @@ BEGIN
          WHERE c.contype = 'f' AND c.connamespace = 'vibecraft'::regnamespace
          ORDER BY 1::text, c.conname
     LOOP
-        EXECUTE format(
-            'SELECT count(*), (SELECT jsonb_agg(x) FROM (SELECT %s AS x FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) ORDER BY 1 LIMIT 5) e)
-               FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
-            CASE WHEN fk.has_id THEN 'c.id' ELSE format('c.%I', fk.child_cols[1]) END,
-            fk.child,
-            (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
-            fk.parent,
-            (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
-               FROM generate_subscripts(fk.child_cols, 1) i),
+        -- Counted first, examples only where there are orphans: two plain statements,
+        -- which Citus can also run over every shard (a subquery in the select list it
+        -- cannot).
+        EXECUTE format('SELECT count(*) FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s)',
             fk.child,
             (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
             fk.parent,
             (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
                FROM generate_subscripts(fk.child_cols, 1) i))
-        INTO n, examples;
+        INTO n;
+        IF n > 0 THEN
+            EXECUTE format('SELECT jsonb_agg(e.x) FROM (SELECT %s AS x FROM %s c WHERE %s AND NOT EXISTS (SELECT 1 FROM %s p WHERE %s) ORDER BY 1 LIMIT 5) e',
+                CASE WHEN fk.has_id THEN 'c.id' ELSE format('c.%I', fk.child_cols[1]) END,
+                fk.child,
+                (SELECT string_agg(format('c.%I IS NOT NULL', col), ' AND ') FROM unnest(fk.child_cols) col),
+                fk.parent,
+                (SELECT string_agg(format('p.%I = c.%I', fk.parent_cols[i], fk.child_cols[i]), ' AND ')
+                   FROM generate_subscripts(fk.child_cols, 1) i))
+            INTO examples;
+        END IF;
         IF n > 0 THEN
             total := total + n;
             found_detail := found_detail || jsonb_build_object(
@@ -81,15 +86,16 @@ BEGIN
         jsonb_build_object('user_ids', coalesce(examples, '[]')),
         'A balance below zero means the CHECK constraints were bypassed; add credits to bring it to zero and investigate.';
 
-    -- Orders whose status contradicts their payments or their credits.
+    -- Orders whose status contradicts their payments or their credits (an order's payments
+    -- and ledger rows are its user's: ids are unique per user only).
     WITH bad AS (SELECT o.id FROM vibecraft.orders o
-             WHERE (o.status = 'completed' AND EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id)
-                    AND NOT EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id
+             WHERE (o.status = 'completed' AND EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id AND p.user_id = o.user_id)
+                    AND NOT EXISTS (SELECT 1 FROM vibecraft.payments p WHERE p.order_id = o.id AND p.user_id = o.user_id
                                      AND p.status IN ('succeeded', 'partially_refunded', 'refunded')))
                 OR (o.status IN ('failed', 'cancelled') AND EXISTS (SELECT 1 FROM vibecraft.payments p
-                                     WHERE p.order_id = o.id AND p.status = 'succeeded'))
+                                     WHERE p.order_id = o.id AND p.user_id = o.user_id AND p.status = 'succeeded'))
                 OR (o.status IN ('failed', 'cancelled') AND (SELECT coalesce(sum(l.amount), 0) FROM vibecraft.credit_ledger l
-                                     WHERE l.reference_type = 'order' AND l.reference_id = o.id) < 0)
+                                     WHERE l.user_id = o.user_id AND l.reference_type = 'order' AND l.reference_id = o.id) < 0)
                 OR (o.status = 'completed' AND o.completed_at IS NULL))
     SELECT count(*), (SELECT jsonb_agg(x.id) FROM (SELECT b.id FROM bad b ORDER BY 1 LIMIT 5) x)
       INTO n, examples FROM bad;

@@ -61,7 +61,7 @@ CREATE INDEX performance_metrics_name_idx ON vibecraft.performance_metrics (metr
 CREATE INDEX performance_metrics_user_id_idx ON vibecraft.performance_metrics (user_id);
 
 CREATE TABLE vibecraft.user_activity (
-    id            uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
+    id            uuid NOT NULL DEFAULT vibecraft.uuid_generate_v7(),
     user_id       uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     project_id    uuid REFERENCES vibecraft.projects (id) ON DELETE SET NULL,
     activity_type varchar(50) NOT NULL,
@@ -70,7 +70,9 @@ CREATE TABLE vibecraft.user_activity (
     ip_address    inet,
     user_agent    text,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    updated_at    timestamptz NOT NULL DEFAULT now()
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX user_activity_user_id_idx ON vibecraft.user_activity (user_id, created_at DESC);

@@ -63,14 +63,20 @@ $$;
 
 -- The daily run. Every step reports what it did; tables it changed are analysed.
 -- VACUUM cannot run inside a function: schedule_maintenance adds a pg_cron job for it.
+-- On a Citus coordinator its statements reach every shard; one transaction that changes
+-- distributed tables and then reference tables (api_keys) must change them over one
+-- connection per node (Citus' sequential mode; the setting means nothing elsewhere).
 CREATE OR REPLACE FUNCTION vibecraft.daily_maintenance()
 RETURNS jsonb
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET citus.multi_shard_modify_mode = 'sequential'
 AS $$
 DECLARE
     report jsonb := '{}';
     n bigint;
+    m bigint;
+    keep record;
     archive_days integer;
     started timestamptz := clock_timestamp();
     changed text[] := '{}';
@@ -102,13 +108,28 @@ BEGIN
     report := report || jsonb_build_object('expired_api_keys_deactivated', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.api_keys'); END IF;
 
-    -- Each user's own history retention, where they turned auto_cleanup on.
-    DELETE FROM vibecraft.prompt_history
-     WHERE id IN (SELECT h.id FROM vibecraft.prompt_history h
-                    JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
-                   WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
-                     FOR UPDATE OF h SKIP LOCKED);
-    GET DIAGNOSTICS n = ROW_COUNT;
+    -- Each user's own history retention, where they turned auto_cleanup on. Citus locks
+    -- rows of one shard per statement only (FOR UPDATE): there, one user at a time.
+    IF EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname = 'citus') THEN
+        n := 0;
+        FOR keep IN SELECT p.user_id, p.max_history_days FROM vibecraft.user_preferences p WHERE p.auto_cleanup LOOP
+            DELETE FROM vibecraft.prompt_history
+             WHERE user_id = keep.user_id
+               AND id IN (SELECT h.id FROM vibecraft.prompt_history h
+                           WHERE h.user_id = keep.user_id
+                             AND h.created_at < now() - make_interval(days => keep.max_history_days)
+                             FOR UPDATE SKIP LOCKED);
+            GET DIAGNOSTICS m = ROW_COUNT;
+            n := n + m;
+        END LOOP;
+    ELSE
+        DELETE FROM vibecraft.prompt_history
+         WHERE (id, user_id) IN (SELECT h.id, h.user_id FROM vibecraft.prompt_history h
+                        JOIN vibecraft.user_preferences p ON p.user_id = h.user_id
+                       WHERE p.auto_cleanup AND h.created_at < now() - make_interval(days => p.max_history_days)
+                         FOR UPDATE OF h SKIP LOCKED);
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
 

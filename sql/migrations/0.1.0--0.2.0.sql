@@ -34,19 +34,68 @@ UPDATE vibecraft.feedback f SET category_id = md5('vibecraft.feedback_categories
 UPDATE vibecraft.project_assets a SET bucket_id = md5('vibecraft.storage_buckets:' || b.name)::uuid
   FROM vibecraft.storage_buckets b WHERE b.id = a.bucket_id AND b.is_system;
 
--- Rows of an organization refer to its agents and models by (id, organization_id), so an
--- execution or a canvas can never point into another organization. The indexes behind
--- the new foreign keys are created again (@since) with the organization column.
-ALTER TABLE vibecraft.agents ADD CONSTRAINT agents_id_organization_id_key UNIQUE (id, organization_id);
-ALTER TABLE vibecraft.models ADD CONSTRAINT models_id_organization_id_key UNIQUE (id, organization_id);
-ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey,
-    ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
-        REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
-ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey,
-    ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
-        REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+-- The keys of the tables Citus would distribute name their tenant column (docs/scale-out.md),
+-- and rows refer to a row of the same tenant by (id, tenant): an execution or a canvas can
+-- never point into another organization, nor a payment or a download to another user's
+-- order. Rebuilding a key reads its table once, under a lock that holds off writes.
+-- A usage row without a user could only have been written by hand (log_api_usage always
+-- names one); it would have no shard, so the upgrade stops rather than drop it.
+DO $usage$
+DECLARE
+    orphans bigint := (SELECT count(*) FROM vibecraft.api_usage_logs WHERE user_id IS NULL);
+BEGIN
+    IF orphans > 0 THEN
+        RAISE EXCEPTION 'vibecraft 0.2.0: % rows of vibecraft.api_usage_logs have no user_id', orphans
+            USING ERRCODE = '23502',
+                  HINT = 'Give them their user (UPDATE vibecraft.api_usage_logs SET user_id = ...) or delete them, then run ALTER EXTENSION vibecraft UPDATE again.';
+    END IF;
+END
+$usage$;
+ALTER TABLE vibecraft.api_usage_logs ALTER COLUMN user_id SET NOT NULL;
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_agent_id_fkey;
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_model_id_fkey;
+ALTER TABLE vibecraft.payments DROP CONSTRAINT payments_order_id_fkey,
+    DROP CONSTRAINT payments_stripe_payment_intent_id_key;
+ALTER TABLE vibecraft.downloads DROP CONSTRAINT downloads_order_id_fkey;
+ALTER TABLE vibecraft.project_assets DROP CONSTRAINT project_assets_bucket_id_file_path_key;
+ALTER TABLE vibecraft.agents DROP CONSTRAINT agents_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.canvases DROP CONSTRAINT canvases_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.executions DROP CONSTRAINT executions_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.models DROP CONSTRAINT models_pkey, ADD PRIMARY KEY (id, organization_id);
+ALTER TABLE vibecraft.api_configurations DROP CONSTRAINT api_configurations_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.api_usage_logs DROP CONSTRAINT api_usage_logs_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.credit_ledger DROP CONSTRAINT credit_ledger_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.downloads DROP CONSTRAINT downloads_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.payments DROP CONSTRAINT payments_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.prompt_history DROP CONSTRAINT prompt_history_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.saved_searches DROP CONSTRAINT saved_searches_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.user_activity DROP CONSTRAINT user_activity_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.user_preferences DROP CONSTRAINT user_preferences_pkey, ADD PRIMARY KEY (id, user_id);
+ALTER TABLE vibecraft.project_assets DROP CONSTRAINT project_assets_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_components DROP CONSTRAINT project_components_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_knowledge DROP CONSTRAINT project_knowledge_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.project_settings DROP CONSTRAINT project_settings_pkey, ADD PRIMARY KEY (id, project_id);
+ALTER TABLE vibecraft.feedback_tags DROP CONSTRAINT feedback_tags_pkey, ADD PRIMARY KEY (id, feedback_id);
+ALTER TABLE vibecraft.sessions DROP CONSTRAINT sessions_pkey, ADD PRIMARY KEY (id, session_token);
+ALTER TABLE vibecraft.executions ADD CONSTRAINT executions_agent_fkey FOREIGN KEY (agent_id, organization_id)
+    REFERENCES vibecraft.agents (id, organization_id) ON DELETE CASCADE;
+ALTER TABLE vibecraft.canvases ADD CONSTRAINT canvases_model_fkey FOREIGN KEY (model_id, organization_id)
+    REFERENCES vibecraft.models (id, organization_id) ON DELETE RESTRICT;
+ALTER TABLE vibecraft.payments ADD CONSTRAINT payments_order_fkey FOREIGN KEY (order_id, user_id)
+        REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT,
+    ADD UNIQUE (stripe_payment_intent_id, user_id);
+ALTER TABLE vibecraft.downloads ADD CONSTRAINT downloads_order_fkey FOREIGN KEY (order_id, user_id)
+    REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT;
+ALTER TABLE vibecraft.project_assets ADD UNIQUE (bucket_id, file_path, project_id);
+-- The indexes behind the new foreign keys: those of executions and canvases are created
+-- again (@since) with the organization column; those of payments and downloads here.
 DROP INDEX vibecraft.executions_agent_id_idx;
 DROP INDEX vibecraft.canvases_model_id_idx;
+DROP INDEX vibecraft.payments_order_id_idx;
+CREATE INDEX payments_order_id_idx ON vibecraft.payments (order_id, user_id);
+DROP INDEX vibecraft.downloads_order_id_idx;
+CREATE INDEX downloads_order_id_idx ON vibecraft.downloads (order_id, user_id);
 
 -- A feedback tag carries its feedback's sender, which its policy reads (the index on it
 -- comes with @new-objects).

@@ -52,7 +52,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    PERFORM vibecraft.refund_order_credits(NEW.id);
+    PERFORM vibecraft.refund_order_credits(NEW.id, NEW.user_id);  -- the order's whole key
     RETURN NULL;
 END
 $$;
@@ -73,23 +73,37 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     o record;
+    staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
+    owners uuid[];
 BEGIN
+    -- An order is (id, user_id): ids are unique per user only (docs/scale-out.md). A user's
+    -- is its own; staff name one by its id alone, which must then be one user's. The order
+    -- is then locked by its whole key (on Citus: on its one shard).
+    IF staff THEN
+        SELECT array_agg(s.user_id) INTO owners FROM (SELECT o2.user_id FROM vibecraft.orders o2 WHERE o2.id = order_id LIMIT 2) s;
+        IF cardinality(owners) > 1 THEN
+            RAISE EXCEPTION 'vibecraft.cancel_order: orders of several users have the id %', order_id
+                USING ERRCODE = '21000';
+        END IF;
+    ELSE
+        owners := ARRAY[vibecraft.current_user_id()];
+    END IF;
     -- Only orders the caller may cancel are looked at, so another user's order and one
     -- that does not exist get the same answer.
     SELECT id, user_id, status INTO o FROM vibecraft.orders
-     WHERE id = order_id AND (vibecraft.is_service() OR vibecraft.is_admin() OR user_id = vibecraft.current_user_id())
+     WHERE id = order_id AND user_id = owners[1]
        FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: no such order of yours' USING ERRCODE = '42501';
     END IF;
-    IF NOT (vibecraft.is_service() OR vibecraft.is_admin() OR o.status = 'pending') THEN
+    IF NOT (staff OR o.status = 'pending') THEN
         RAISE EXCEPTION 'vibecraft.cancel_order: you may cancel only your own pending orders'
             USING ERRCODE = '42501';
     END IF;
     IF o.status IN ('completed', 'failed', 'cancelled') THEN
         RETURN false;
     END IF;
-    UPDATE vibecraft.orders SET status = 'cancelled' WHERE id = o.id;
+    UPDATE vibecraft.orders SET status = 'cancelled' WHERE id = o.id AND user_id = o.user_id;
     RETURN true;
 END
 $$;
@@ -105,17 +119,25 @@ AS $$
 DECLARE
     p record;
     total numeric;
+    owners uuid[];
 BEGIN
     PERFORM vibecraft.require_staff('refund_payment');
     IF refund IS NOT NULL AND refund <= 0 THEN
         RAISE EXCEPTION 'vibecraft.refund_payment: refund must be more than zero' USING ERRCODE = '22023';
+    END IF;
+    -- Payment ids are unique per user only (docs/scale-out.md): the payment is found once,
+    -- then changed by its whole key; an id of several users' payments is refused.
+    SELECT array_agg(s.user_id) INTO owners FROM (SELECT p2.user_id FROM vibecraft.payments p2 WHERE p2.id = payment_id LIMIT 2) s;
+    IF cardinality(owners) > 1 THEN
+        RAISE EXCEPTION 'vibecraft.refund_payment: payments of several users have the id %', payment_id
+            USING ERRCODE = '21000';
     END IF;
     UPDATE vibecraft.payments AS t
        SET refund_amount = t.refund_amount + coalesce(refund, t.amount - t.refund_amount),
            status = CASE WHEN t.refund_amount + coalesce(refund, t.amount - t.refund_amount) >= t.amount
                          THEN 'refunded' ELSE 'partially_refunded' END,
            refunded_at = pg_catalog.now()
-     WHERE t.id = payment_id
+     WHERE t.id = payment_id AND t.user_id = owners[1]
        AND t.status IN ('succeeded', 'partially_refunded')
        AND t.refund_amount + coalesce(refund, t.amount - t.refund_amount) <= t.amount
        AND coalesce(refund, t.amount - t.refund_amount) > 0
@@ -123,7 +145,7 @@ BEGIN
     IF FOUND THEN
         RETURN total;
     END IF;
-    SELECT status, amount, refund_amount INTO p FROM vibecraft.payments WHERE id = payment_id;
+    SELECT status, amount, refund_amount INTO p FROM vibecraft.payments WHERE id = payment_id AND user_id = owners[1];
     IF NOT FOUND THEN
         RAISE EXCEPTION 'vibecraft.refund_payment: no such payment' USING ERRCODE = '22023';
     END IF;
@@ -150,6 +172,12 @@ DECLARE
     staff boolean := vibecraft.is_service() OR vibecraft.is_admin();
     uid uuid := vibecraft.current_user_id();
 BEGIN
+    -- Download ids are unique per user only (docs/scale-out.md): a user's own is theirs;
+    -- staff name one by its id alone, which must then be unambiguous.
+    IF staff AND (SELECT count(*) FROM vibecraft.downloads d WHERE d.id = download_id) > 1 THEN
+        RAISE EXCEPTION 'vibecraft.record_download: downloads of several users have the id %', download_id
+            USING ERRCODE = '21000';
+    END IF;
     -- The counter is the database's: users hold no UPDATE on downloads, so this runs with
     -- the owner's rights and checks whose download it is itself.
     UPDATE vibecraft.downloads AS d
@@ -185,6 +213,9 @@ $$;
 
 COMMENT ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, numeric, jsonb) IS
     'Create a pending order and take its credits in the same step (ledger row referencing the order). Too few credits: 23514 and no order. A user for itself; the service role and admins for anyone.';
+
+COMMENT ON FUNCTION vibecraft.refund_order_credits(uuid, uuid) IS
+    'refund_order_credits for the order named by its whole key (order id and its user), as the refund trigger calls it; the same rules.';
 
 COMMENT ON FUNCTION vibecraft.refund_order_credits(uuid) IS
     'Give back, once, the credits a failed or cancelled order took (what the ledger took for it); returns how many. Called by the refund_ended_order trigger.';
@@ -227,6 +258,7 @@ GRANT EXECUTE ON FUNCTION vibecraft.order_status_transition_allowed(text, text) 
 GRANT EXECUTE ON FUNCTION vibecraft.create_order(uuid, text, integer, jsonb, numeric, jsonb) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cancel_order(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
+GRANT EXECUTE ON FUNCTION vibecraft.refund_order_credits(uuid, uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.refund_payment(uuid, numeric) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.record_download(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT EXECUTE ON FUNCTION vibecraft.cleanup_expired_downloads() TO vibecraft_service;

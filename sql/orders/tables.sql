@@ -6,7 +6,7 @@
 -- Status flow: pending -> processing -> completed | failed | cancelled
 -- (pending may also fail or be cancelled directly); enforced by a trigger.
 CREATE TABLE vibecraft.orders (
-    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id      uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE RESTRICT,
     order_type   varchar(30) NOT NULL
                  CHECK (order_type IN ('stock_download', 'ai_generation', 'subscription', 'credit_purchase')),
@@ -18,7 +18,9 @@ CREATE TABLE vibecraft.orders (
     metadata     jsonb NOT NULL DEFAULT '{}',
     completed_at timestamptz,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    updated_at   timestamptz NOT NULL DEFAULT now()
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX orders_user_status_created_idx ON vibecraft.orders (user_id, status, created_at DESC);
@@ -29,10 +31,10 @@ CREATE INDEX orders_active_idx ON vibecraft.orders (created_at) WHERE status IN 
 CREATE INDEX orders_metadata_gin ON vibecraft.orders USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.payments (
-    id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id                       uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id                  uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE RESTRICT,
-    order_id                 uuid REFERENCES vibecraft.orders (id) ON DELETE RESTRICT,
-    stripe_payment_intent_id varchar(255) UNIQUE,
+    order_id                 uuid,
+    stripe_payment_intent_id varchar(255),
     amount                   numeric(12, 2) NOT NULL CHECK (amount >= 0),
     currency                 char(3) NOT NULL DEFAULT 'USD' CHECK (currency ~ '^[A-Z]{3}$'),
     status                   varchar(30) NOT NULL DEFAULT 'pending'
@@ -43,20 +45,27 @@ CREATE TABLE vibecraft.payments (
     refunded_at              timestamptz,
     metadata                 jsonb NOT NULL DEFAULT '{}',
     created_at               timestamptz NOT NULL DEFAULT now(),
-    updated_at               timestamptz NOT NULL DEFAULT now()
+    updated_at               timestamptz NOT NULL DEFAULT now(),
+    -- The keys name the user: Citus keeps a table apart by it (docs/scale-out.md). A
+    -- payment's order is the same user's; a Stripe payment intent is recorded once per
+    -- user (Stripe makes its ids unique; a webhook finds the payment by the first column).
+    PRIMARY KEY (id, user_id),
+    CONSTRAINT payments_order_fkey FOREIGN KEY (order_id, user_id)
+        REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT,
+    UNIQUE (stripe_payment_intent_id, user_id)
 );
 
 CREATE INDEX payments_user_status_created_idx ON vibecraft.payments (user_id, status, created_at DESC);
-CREATE INDEX payments_order_id_idx ON vibecraft.payments (order_id);
+CREATE INDEX payments_order_id_idx ON vibecraft.payments (order_id, user_id);
 CREATE INDEX payments_status_idx ON vibecraft.payments (status);
 CREATE INDEX payments_created_at_idx ON vibecraft.payments (created_at);
 CREATE INDEX payments_succeeded_idx ON vibecraft.payments (created_at) WHERE status = 'succeeded';
 CREATE INDEX payments_metadata_gin ON vibecraft.payments USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.downloads (
-    id                 uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id                 uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id            uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
-    order_id           uuid REFERENCES vibecraft.orders (id) ON DELETE SET NULL,
+    order_id           uuid,
     file_name          varchar(255) NOT NULL,
     file_url           text NOT NULL,
     file_size          bigint CHECK (file_size >= 0),
@@ -67,11 +76,17 @@ CREATE TABLE vibecraft.downloads (
     last_downloaded_at timestamptz,
     metadata           jsonb NOT NULL DEFAULT '{}',
     created_at         timestamptz NOT NULL DEFAULT now(),
-    updated_at         timestamptz NOT NULL DEFAULT now()
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    -- The keys name the user: Citus keeps a table apart by it (docs/scale-out.md); a
+    -- download's order is the same user's, kept while the download is (RESTRICT, as for
+    -- payments: Citus cannot set part of a key that holds its distribution column NULL).
+    PRIMARY KEY (id, user_id),
+    CONSTRAINT downloads_order_fkey FOREIGN KEY (order_id, user_id)
+        REFERENCES vibecraft.orders (id, user_id) ON DELETE RESTRICT
 );
 
 CREATE INDEX downloads_user_created_idx ON vibecraft.downloads (user_id, created_at DESC);
-CREATE INDEX downloads_order_id_idx ON vibecraft.downloads (order_id);
+CREATE INDEX downloads_order_id_idx ON vibecraft.downloads (order_id, user_id);
 CREATE INDEX downloads_created_at_idx ON vibecraft.downloads (created_at);
 CREATE INDEX downloads_expires_at_idx ON vibecraft.downloads (expires_at) WHERE is_active;
 CREATE INDEX downloads_active_idx ON vibecraft.downloads (user_id) WHERE is_active;

@@ -7,13 +7,27 @@
 -- security_invoker = true: the caller's privileges and the table's row-level security
 -- apply through the view.
 
+-- A user's balance as the caller may see it: NULL where credit_balances' policy hides it
+-- (another user's). A function of its own, not a subquery of the view below: on Citus a
+-- subquery of a distributed table correlated with a reference table cannot be planned,
+-- a call per row (a one-shard query each) can.
+CREATE OR REPLACE FUNCTION vibecraft.visible_credits(user_uuid uuid)
+RETURNS integer
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid);
+END
+$$;
+
 -- PromptCraft's and Creo's user_profiles: user_id is the user's id. The balance comes
 -- from credit_balances (read-only here; the view stays auto-updatable for the rest),
 -- NULL where its policy hides it (another user's).
 CREATE OR REPLACE VIEW vibecraft.user_profiles WITH (security_invoker = true) AS
 SELECT u.id, u.id AS user_id, u.organization_id, u.email, u.full_name, u.display_name, u.avatar_url, u.bio,
        u.preferences, u.is_active, u.last_login_at,
-       (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = u.id) AS credits,
+       vibecraft.visible_credits(u.id) AS credits,
        u.subscription_plan, u.subscription_status,
        u.metadata, u.role, u.status, u.created_at, u.updated_at, u.deleted_at
   FROM vibecraft.users u;
@@ -144,6 +158,7 @@ CREATE POLICY own_delete ON vibecraft.saved_searches FOR DELETE
 COMMENT ON FUNCTION vibecraft.guard_organization_update() IS 'Trigger: only staff deletes an organization (softly too).';
 COMMENT ON FUNCTION vibecraft.guard_user_update() IS 'Trigger: a changed address loses its verification; users edit their profile but not their role or status; organization ADMINs change only their members'' role and status, never a platform admin''s.';
 COMMENT ON TABLE vibecraft.organizations IS 'Tenants (ValueCanvas): tier, feature flags, limits; soft-deleted with deleted_at.';
+COMMENT ON FUNCTION vibecraft.visible_credits(uuid) IS 'A user''s credit balance as the caller may see it (NULL where the balance''s policy hides it); user_profiles.credits.';
 COMMENT ON TABLE vibecraft.users IS 'People: profile, organization role, platform role, status, subscription (the credit balance: credit_balances); soft-deleted with deleted_at.';
 COMMENT ON TABLE vibecraft.user_preferences IS 'One row per user: model, framework, theme, history retention (max_history_days, auto_cleanup), notifications.';
 COMMENT ON TABLE vibecraft.saved_searches IS 'Searches a user saved, optionally public.';
@@ -155,6 +170,7 @@ GRANT SELECT ON vibecraft.saved_searches TO vibecraft_anon;
 GRANT SELECT, DELETE ON vibecraft.organizations TO vibecraft_authenticated;
 GRANT INSERT (name, slug, settings), UPDATE (name, slug, settings, deleted_at) ON vibecraft.organizations TO vibecraft_authenticated;
 GRANT SELECT, DELETE ON vibecraft.users, vibecraft.user_profiles TO vibecraft_authenticated;
+GRANT EXECUTE ON FUNCTION vibecraft.visible_credits(uuid) TO vibecraft_authenticated, vibecraft_service;
 GRANT INSERT (id, email, name, full_name, display_name, image, avatar_url, bio, preferences, metadata)
   ON vibecraft.users TO vibecraft_authenticated;
 -- (id: an upsert, as supabase-js sends it, sets the id to itself; guard_user_update

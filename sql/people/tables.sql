@@ -72,7 +72,7 @@ CREATE INDEX users_metadata_gin ON vibecraft.users USING gin (metadata jsonb_pat
 CREATE INDEX users_full_name_trgm ON vibecraft.users USING gin (full_name gin_trgm_ops);
 
 CREATE TABLE vibecraft.user_preferences (
-    id                       uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id                       uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id                  uuid NOT NULL UNIQUE REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     selected_model           varchar(50),
     selected_framework       varchar(50),
@@ -89,18 +89,22 @@ CREATE TABLE vibecraft.user_preferences (
     notification_preferences jsonb NOT NULL DEFAULT '{}',
     accessibility            jsonb NOT NULL DEFAULT '{}',
     created_at               timestamptz NOT NULL DEFAULT now(),
-    updated_at               timestamptz NOT NULL DEFAULT now()
+    updated_at               timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE TABLE vibecraft.saved_searches (
-    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id      uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     name         varchar(200) NOT NULL CHECK (btrim(name) <> ''),
     search_query text NOT NULL DEFAULT '',
     filters      jsonb NOT NULL DEFAULT '{}',
     is_public    boolean NOT NULL DEFAULT false,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    updated_at   timestamptz NOT NULL DEFAULT now()
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX saved_searches_user_id_idx ON vibecraft.saved_searches (user_id);

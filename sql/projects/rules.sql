@@ -149,15 +149,31 @@ BEGIN
 END
 $$;
 
--- The creator of a project is its owner member.
+-- The creator of a project is its owner member. On a Citus node the trigger fires on
+-- each node's copy of projects (a reference table), where it may not write the Citus
+-- table project_members (a distributed query from a shard): it writes that node's own
+-- copy of project_members instead, so every copy gets the same row in the same
+-- transaction (docs/scale-out.md).
 CREATE OR REPLACE FUNCTION vibecraft.add_project_owner()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the owner's membership row
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'projects' THEN
+        shard := vibecraft.citus_local_shard('vibecraft.project_members');
+        IF shard IS NOT NULL THEN
+            EXECUTE pg_catalog.format(
+                'INSERT INTO vibecraft.%I AS m (project_id, user_id, role) VALUES ($1, $2, ''owner'')
+                 ON CONFLICT (project_id, user_id) DO UPDATE SET role = ''owner''', shard)
+              USING NEW.id, NEW.user_id;
+        END IF;
+        RETURN NULL;
     END IF;
     INSERT INTO vibecraft.project_members (project_id, user_id, role)
     VALUES (NEW.id, NEW.user_id, 'owner')

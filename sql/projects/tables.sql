@@ -43,7 +43,7 @@ CREATE INDEX project_members_invited_by_idx ON vibecraft.project_members (invite
 -- one becomes a member of a project without saying yes.
 -- @since 0.2.0
 CREATE TABLE vibecraft.project_invitations (
-    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id         uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     user_id    uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     role       varchar(20) NOT NULL DEFAULT 'viewer' CHECK (role IN ('admin', 'editor', 'viewer')),
@@ -51,7 +51,9 @@ CREATE TABLE vibecraft.project_invitations (
     expires_at timestamptz NOT NULL DEFAULT now() + interval '14 days',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (project_id, user_id)
+    UNIQUE (project_id, user_id),
+    -- The key names its project: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, project_id)
 );
 -- @since 0.2.0
 CREATE INDEX project_invitations_user_id_idx ON vibecraft.project_invitations (user_id);
@@ -61,7 +63,7 @@ CREATE INDEX project_invitations_invited_by_idx ON vibecraft.project_invitations
 -- One table for every prompt a user ran: PromptCraft's prompt_history, and (with a
 -- project) VibeCraft's project_prompts and Visual Prompt Builder's prompt_generations.
 CREATE TABLE vibecraft.prompt_history (
-    id                 uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
+    id                 uuid NOT NULL DEFAULT vibecraft.uuid_generate_v7(),
     user_id            uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     project_id         uuid REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     framework_id       varchar(50),
@@ -87,7 +89,9 @@ CREATE TABLE vibecraft.prompt_history (
                            to_tsvector('english'::regconfig,
                                coalesce(user_input, '') || ' ' || coalesce(ai_response, ''))) STORED,
     created_at         timestamptz NOT NULL DEFAULT now(),
-    updated_at         timestamptz NOT NULL DEFAULT now()
+    updated_at         timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX prompt_history_user_id_idx ON vibecraft.prompt_history (user_id, created_at DESC);
@@ -97,7 +101,7 @@ CREATE INDEX prompt_history_project_id_idx ON vibecraft.prompt_history (project_
 CREATE INDEX prompt_history_search_idx ON vibecraft.prompt_history USING gin (search);
 
 CREATE TABLE vibecraft.project_knowledge (
-    id           uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id           uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id   uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     user_id      uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     title        varchar(300) NOT NULL,
@@ -111,7 +115,9 @@ CREATE TABLE vibecraft.project_knowledge (
                      setweight(to_tsvector('english'::regconfig, coalesce(title, '')), 'A') ||
                      setweight(to_tsvector('english'::regconfig, coalesce(content, '')), 'B')) STORED,
     created_at   timestamptz NOT NULL DEFAULT now(),
-    updated_at   timestamptz NOT NULL DEFAULT now()
+    updated_at   timestamptz NOT NULL DEFAULT now(),
+    -- The key names its project: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, project_id)
 );
 
 CREATE INDEX project_knowledge_project_id_idx ON vibecraft.project_knowledge (project_id);
@@ -120,18 +126,20 @@ CREATE INDEX project_knowledge_search_idx ON vibecraft.project_knowledge USING g
 CREATE INDEX project_knowledge_metadata_gin ON vibecraft.project_knowledge USING gin (metadata jsonb_path_ops);
 
 CREATE TABLE vibecraft.project_settings (
-    id         uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id         uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     key        varchar(100) NOT NULL CHECK (btrim(key) <> ''),
     value      jsonb NOT NULL DEFAULT 'null',
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (project_id, key)
+    UNIQUE (project_id, key),
+    -- The key names its project: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, project_id)
 );
 
 -- Components dragged onto a Visual Prompt Builder canvas.
 CREATE TABLE vibecraft.project_components (
-    id             uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id             uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id     uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     user_id        uuid REFERENCES vibecraft.users (id) ON DELETE SET NULL,
     component_type varchar(50) NOT NULL,
@@ -140,7 +148,9 @@ CREATE TABLE vibecraft.project_components (
     config         jsonb NOT NULL DEFAULT '{}',
     sort_order     integer NOT NULL DEFAULT 0,
     created_at     timestamptz NOT NULL DEFAULT now(),
-    updated_at     timestamptz NOT NULL DEFAULT now()
+    updated_at     timestamptz NOT NULL DEFAULT now(),
+    -- The key names its project: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, project_id)
 );
 
 CREATE INDEX project_components_project_id_idx ON vibecraft.project_components (project_id, sort_order);

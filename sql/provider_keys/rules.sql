@@ -111,7 +111,7 @@ BEGIN
     END IF;
     LOOP
         WITH todo AS (
-            SELECT a.id FROM vibecraft.api_configurations a
+            SELECT a.id, a.user_id FROM vibecraft.api_configurations a
              WHERE vibecraft.encryption_key_id(a.api_key_encrypted) <> ring[1]
                AND vibecraft.encryption_key_id(a.api_key_encrypted) = ANY (ring)
              LIMIT 500 FOR UPDATE)
@@ -119,7 +119,7 @@ BEGIN
            SET api_key_encrypted = vibecraft.encrypt_api_key(
                    vibecraft.decrypt_api_key(a.api_key_encrypted, vibecraft.provider_key_binding(a.user_id, a.provider)),
                    vibecraft.provider_key_binding(a.user_id, a.provider))
-          FROM todo WHERE a.id = todo.id;
+          FROM todo WHERE a.id = todo.id AND a.user_id = todo.user_id;  -- ids are unique per user
         GET DIAGNOSTICS batch = ROW_COUNT;
         done := done + batch;
         EXIT WHEN batch < 500;

@@ -4,7 +4,7 @@
 
 -- A user's key for one provider, encrypted (see vibecraft.save_provider_key).
 CREATE TABLE vibecraft.api_configurations (
-    id                uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id                uuid NOT NULL DEFAULT gen_random_uuid(),
     user_id           uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     provider          varchar(50) NOT NULL REFERENCES vibecraft.ai_providers (name) ON UPDATE CASCADE ON DELETE RESTRICT,
     api_key_encrypted text NOT NULL,
@@ -17,7 +17,9 @@ CREATE TABLE vibecraft.api_configurations (
     last_used_at      timestamptz,
     created_at        timestamptz NOT NULL DEFAULT now(),
     updated_at        timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (user_id, provider)
+    UNIQUE (user_id, provider),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX api_configurations_provider_idx ON vibecraft.api_configurations (provider);

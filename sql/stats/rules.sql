@@ -6,6 +6,9 @@
 -- The dashboards are security_invoker views: each caller sees the rows RLS lets it see.
 -- Materialized views cannot carry RLS, so they are granted to the service role only.
 
+-- One row per user whose balance the caller may see (its own; staff: everyone's). It
+-- starts from the balance and asks every table for the balance's user_id: on Citus that
+-- is a distributed table's distribution column, so each row is one shard's work.
 CREATE OR REPLACE VIEW vibecraft.user_dashboard WITH (security_invoker = true) AS
 SELECT u.id AS user_id,
        u.email,
@@ -14,21 +17,21 @@ SELECT u.id AS user_id,
        b.credits_spent,
        u.subscription_plan,
        u.subscription_status,
-       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id) AS total_orders,
-       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = u.id AND o.status = 'completed') AS completed_orders,
+       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = b.user_id) AS total_orders,
+       (SELECT count(*) FROM vibecraft.orders o WHERE o.user_id = b.user_id AND o.status = 'completed') AS completed_orders,
        (SELECT coalesce(sum(p.amount - p.refund_amount), 0) FROM vibecraft.payments p
-         WHERE p.user_id = u.id AND p.status IN ('succeeded', 'partially_refunded')) AS total_spent,
+         WHERE p.user_id = b.user_id AND p.status IN ('succeeded', 'partially_refunded')) AS total_spent,
        (SELECT count(*) FROM vibecraft.downloads d
-         WHERE d.user_id = u.id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > now())) AS active_downloads,
-       (SELECT count(*) FROM vibecraft.projects pr WHERE pr.user_id = u.id AND pr.deleted_at IS NULL) AS projects_owned,
+         WHERE d.user_id = b.user_id AND d.is_active AND (d.expires_at IS NULL OR d.expires_at > now())) AS active_downloads,
+       (SELECT count(*) FROM vibecraft.projects pr WHERE pr.user_id = b.user_id AND pr.deleted_at IS NULL) AS projects_owned,
        -- The running totals get_user_stats reads, so both show the same numbers.
-       coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0) AS prompts,
+       coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = b.user_id), 0) AS prompts,
        (SELECT count(*) FROM vibecraft.api_keys k
-         WHERE k.user_id = u.id AND k.is_active AND k.revoked_at IS NULL
+         WHERE k.user_id = b.user_id AND k.is_active AND k.revoked_at IS NULL
            AND (k.expires_at IS NULL OR k.expires_at > now())) AS active_api_keys,
        greatest(u.last_activity_at, u.last_login_at) AS last_activity_at
-  FROM vibecraft.users u
-  LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+  FROM vibecraft.credit_balances b
+  JOIN vibecraft.users u ON u.id = b.user_id
  WHERE u.deleted_at IS NULL;
 
 CREATE OR REPLACE VIEW vibecraft.admin_dashboard WITH (security_invoker = true) AS
@@ -60,14 +63,49 @@ CREATE POLICY own_read ON vibecraft.user_provider_totals FOR SELECT
 
 -- Prompt counts per user. One upsert per statement and user, in user order so that two
 -- statements touching the same users lock their totals rows in the same order.
+-- On a Citus worker the trigger fires on a shard of prompt_history, whose rows' totals
+-- are in the co-located shard of user_stat_totals on the same node; a query of the
+-- distributed table from there cannot see the statement's transition tables, so that
+-- shard is written by name (the same statements, run with EXECUTE).
 CREATE OR REPLACE FUNCTION vibecraft.count_prompts()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'prompt_history' THEN
+        -- Every row of a shard hashes into the shard's range, so any one names the
+        -- co-located totals shard (a TRUNCATE has no rows: its totals shard by index).
+        -- (Each branch names only the transition tables its event has.)
+        IF TG_OP = 'TRUNCATE' THEN
+            shard := vibecraft.citus_colocated_shard(TG_TABLE_NAME, 'vibecraft.user_stat_totals');
+        ELSIF TG_OP = 'DELETE' THEN
+            shard := vibecraft.citus_local_shard('vibecraft.user_stat_totals', (SELECT o.user_id FROM old_rows o LIMIT 1));
+        ELSE
+            shard := vibecraft.citus_local_shard('vibecraft.user_stat_totals', (SELECT n.user_id FROM new_rows n LIMIT 1));
+        END IF;
+        IF shard IS NULL THEN
+            RETURN NULL;  -- a statement that changed no row
+        END IF;
+        IF TG_OP = 'TRUNCATE' THEN
+            EXECUTE format('UPDATE vibecraft.%I SET prompts = 0 WHERE prompts <> 0', shard);
+        ELSIF TG_OP = 'INSERT' THEN
+            EXECUTE format('INSERT INTO vibecraft.%I AS t (user_id, prompts)
+                            SELECT n.user_id, count(*) FROM new_rows n GROUP BY n.user_id ORDER BY n.user_id
+                            ON CONFLICT (user_id) DO UPDATE SET prompts = t.prompts + excluded.prompts', shard);
+        ELSIF TG_OP = 'DELETE' THEN
+            EXECUTE format('UPDATE vibecraft.%I t SET prompts = t.prompts - d.n
+                              FROM (SELECT o.user_id, count(*) AS n FROM old_rows o GROUP BY o.user_id) d
+                             WHERE t.user_id = d.user_id', shard);
+        ELSE  -- a row cannot move to another shard: an UPDATE keeps its user
+            NULL;
+        END IF;
+        RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         UPDATE vibecraft.user_stat_totals SET prompts = 0 WHERE prompts <> 0;
@@ -115,15 +153,77 @@ CREATE OR REPLACE TRIGGER count_prompts_delete AFTER DELETE ON vibecraft.prompt_
 CREATE OR REPLACE TRIGGER count_prompts_truncate AFTER TRUNCATE ON vibecraft.prompt_history
     FOR EACH STATEMENT EXECUTE FUNCTION vibecraft.count_prompts();
 
--- Provider usage per user: calls, errors (status 400 and above), tokens, cost.
+-- Provider usage per user: calls, errors (status 400 and above), tokens, cost. On a
+-- Citus worker, into the co-located shard of user_provider_totals, as for prompts.
 CREATE OR REPLACE FUNCTION vibecraft.count_provider_usage()
 RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    shard text;
 BEGIN
     IF vibecraft.restoring_dump() THEN
         RETURN NULL;  -- the dump holds the totals as they were
+    END IF;
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.<>) 'api_usage_logs' THEN
+        -- (Each branch names only the transition tables its event has.)
+        IF TG_OP = 'TRUNCATE' THEN
+            shard := vibecraft.citus_colocated_shard(TG_TABLE_NAME, 'vibecraft.user_provider_totals');
+        ELSIF TG_OP = 'DELETE' THEN
+            shard := vibecraft.citus_local_shard('vibecraft.user_provider_totals', (SELECT o.user_id FROM old_rows o LIMIT 1));
+        ELSE
+            shard := vibecraft.citus_local_shard('vibecraft.user_provider_totals', (SELECT n.user_id FROM new_rows n LIMIT 1));
+        END IF;
+        IF shard IS NULL THEN
+            RETURN NULL;
+        END IF;
+        IF TG_OP = 'TRUNCATE' THEN
+            EXECUTE format('DELETE FROM vibecraft.%I', shard);
+        ELSIF TG_OP = 'INSERT' THEN
+            EXECUTE format('INSERT INTO vibecraft.%I AS t (user_id, provider, calls, errors, tokens, cost_usd)
+                            SELECT n.user_id, n.provider, count(*), count(*) FILTER (WHERE n.status_code >= 400),
+                                   sum(n.tokens_used), sum(n.cost_usd)
+                              FROM new_rows n GROUP BY n.user_id, n.provider ORDER BY n.user_id, n.provider
+                            ON CONFLICT (user_id, provider) DO UPDATE
+                               SET calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
+                                   tokens = t.tokens + excluded.tokens, cost_usd = t.cost_usd + excluded.cost_usd', shard);
+        ELSIF TG_OP = 'DELETE' THEN
+            EXECUTE format('UPDATE vibecraft.%I t
+                               SET calls = t.calls - d.calls, errors = t.errors - d.errors,
+                                   tokens = t.tokens - d.tokens, cost_usd = t.cost_usd - d.cost
+                              FROM (SELECT o.user_id, o.provider, count(*) AS calls, count(*) FILTER (WHERE o.status_code >= 400) AS errors,
+                                           sum(o.tokens_used) AS tokens, sum(o.cost_usd) AS cost
+                                      FROM old_rows o GROUP BY o.user_id, o.provider) d
+                             WHERE t.user_id = d.user_id AND t.provider = d.provider', shard);
+        ELSE
+            -- An UPDATE keeps its user (Citus does not move a row to another shard), but may
+            -- change its provider, status, tokens or cost: as on one server below.
+            EXECUTE format('WITH delta AS (
+                                SELECT c.user_id, c.provider, sum(c.calls) AS calls, sum(c.errors) AS errors,
+                                       sum(c.tokens) AS tokens, sum(c.cost) AS cost
+                                  FROM (SELECT n.user_id, n.provider, 1 AS calls, (n.status_code >= 400)::int AS errors,
+                                               n.tokens_used AS tokens, n.cost_usd AS cost FROM new_rows n
+                                        UNION ALL
+                                        SELECT o.user_id, o.provider, -1, -((o.status_code >= 400)::int), -o.tokens_used, -o.cost_usd
+                                          FROM old_rows o) c
+                                 GROUP BY c.user_id, c.provider
+                                HAVING sum(c.calls) <> 0 OR sum(c.errors) <> 0 OR sum(c.tokens) <> 0 OR sum(c.cost) <> 0),
+                            adjusted AS (
+                                UPDATE vibecraft.%1$I t
+                                   SET calls = t.calls + d.calls, errors = t.errors + d.errors,
+                                       tokens = t.tokens + d.tokens, cost_usd = t.cost_usd + d.cost
+                                  FROM delta d WHERE t.user_id = d.user_id AND t.provider = d.provider
+                                RETURNING t.user_id, t.provider)
+                            INSERT INTO vibecraft.%1$I AS t (user_id, provider, calls, errors, tokens, cost_usd)
+                            SELECT d.user_id, d.provider, d.calls, d.errors, d.tokens, d.cost FROM delta d
+                             WHERE NOT EXISTS (SELECT 1 FROM adjusted a WHERE a.user_id = d.user_id AND a.provider = d.provider)
+                             ORDER BY d.user_id, d.provider
+                            ON CONFLICT (user_id, provider) DO UPDATE
+                               SET calls = t.calls + excluded.calls, errors = t.errors + excluded.errors,
+                                   tokens = t.tokens + excluded.tokens, cost_usd = t.cost_usd + excluded.cost_usd', shard);
+        END IF;
+        RETURN NULL;
     END IF;
     IF TG_OP = 'TRUNCATE' THEN
         DELETE FROM vibecraft.user_provider_totals;
@@ -225,12 +325,14 @@ $$;
 
 -- The per-user lists that stay small, counted directly (for recount_user_stats;
 -- get_user_stats inlines the same expressions into its one statement).
+-- (PL/pgSQL: Citus cannot plan an SQL function's statement that uses its parameters.)
 CREATE OR REPLACE FUNCTION vibecraft.user_stats_lists(user_uuid uuid)
 RETURNS jsonb
-LANGUAGE sql STABLE
+LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT jsonb_build_object(
+BEGIN
+    RETURN jsonb_build_object(
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM
                                 (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = user_uuid GROUP BY o.status) s),
         'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = user_uuid),
@@ -240,9 +342,10 @@ AS $$
                                  WHERE m.user_id = user_uuid AND p.user_id <> user_uuid AND p.deleted_at IS NULL),
         'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = user_uuid AND k.is_active
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
-        'last_activity_at', (SELECT greatest(u.last_activity_at, u.last_login_at,
-                                    (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid))
-                               FROM vibecraft.users u WHERE u.id = user_uuid))
+        -- (Three plain subqueries rather than one nested in another: Citus can plan these.)
+        'last_activity_at', greatest((SELECT greatest(u.last_activity_at, u.last_login_at) FROM vibecraft.users u WHERE u.id = user_uuid),
+                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid)));
+END
 $$;
 
 CREATE OR REPLACE FUNCTION vibecraft.get_user_stats(user_uuid uuid)
@@ -255,27 +358,29 @@ BEGIN
     -- One statement, planned once per connection: the user's row and running totals,
     -- and the lists user_stats_lists counts (the same expressions, so that both
     -- functions give the same answer; insight.sql checks it). NULL for no such user.
+    -- Every table is asked for user_uuid itself, not for the joined row's id: on Citus
+    -- that makes the whole statement one shard's (the user's), run on one node.
     RETURN (SELECT jsonb_build_object(
         'user_id', u.id,
         'credits', b.credits,
         'credits_added', b.credits + b.credits_spent,
         'credits_spent', b.credits_spent,
-        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = u.id), 0),
+        'prompts', coalesce((SELECT t.prompts FROM vibecraft.user_stat_totals t WHERE t.user_id = user_uuid), 0),
         'usage_by_provider', (SELECT coalesce(jsonb_object_agg(p.provider, jsonb_build_object(
                                         'calls', p.calls, 'tokens', p.tokens, 'cost_usd', p.cost_usd)), '{}')
-                                FROM vibecraft.user_provider_totals p WHERE p.user_id = u.id AND p.calls > 0),
+                                FROM vibecraft.user_provider_totals p WHERE p.user_id = user_uuid AND p.calls > 0),
         'orders_by_status', (SELECT coalesce(jsonb_object_agg(s.status, s.n), '{}') FROM
-                                (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = u.id GROUP BY o.status) s),
-        'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = u.id),
-        'projects_owned', (SELECT count(*) FROM vibecraft.projects p WHERE p.user_id = u.id AND p.deleted_at IS NULL),
+                                (SELECT o.status, count(*) AS n FROM vibecraft.orders o WHERE o.user_id = user_uuid GROUP BY o.status) s),
+        'downloads', (SELECT count(*) FROM vibecraft.downloads d WHERE d.user_id = user_uuid),
+        'projects_owned', (SELECT count(*) FROM vibecraft.projects p WHERE p.user_id = user_uuid AND p.deleted_at IS NULL),
         'projects_shared_with', (SELECT count(*) FROM vibecraft.project_members m
                                   JOIN vibecraft.projects p ON p.id = m.project_id
-                                 WHERE m.user_id = u.id AND p.user_id <> u.id AND p.deleted_at IS NULL),
-        'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = u.id AND k.is_active
+                                 WHERE m.user_id = user_uuid AND p.user_id <> user_uuid AND p.deleted_at IS NULL),
+        'api_keys_active', (SELECT count(*) FROM vibecraft.api_keys k WHERE k.user_id = user_uuid AND k.is_active
                                AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())),
         'last_activity_at', greatest(u.last_activity_at, u.last_login_at,
-                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = u.id)))
-      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = u.id
+                                     (SELECT max(a.created_at) FROM vibecraft.user_activity a WHERE a.user_id = user_uuid)))
+      FROM vibecraft.users u LEFT JOIN vibecraft.credit_balances b ON b.user_id = user_uuid
      WHERE u.id = user_uuid);
 END
 $$;
@@ -286,21 +391,30 @@ RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+#variable_conflict use_column
+DECLARE
+    credits integer;
+    added bigint;
+    spent bigint;
+    prompts bigint;
+    usage jsonb;
 BEGIN
     PERFORM vibecraft.require_may_act_for('recount_user_stats', user_uuid);
     IF NOT EXISTS (SELECT 1 FROM vibecraft.users u WHERE u.id = user_uuid) THEN
         RETURN NULL;
     END IF;
-    RETURN jsonb_build_object(
-        'user_id', user_uuid,
-        'credits', (SELECT b.credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid),
-        'credits_added', (SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
-        'credits_spent', (SELECT coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0) FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid),
-        'prompts', (SELECT count(*) FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid),
-        'usage_by_provider', (SELECT coalesce(jsonb_object_agg(x.provider, jsonb_build_object('calls', x.calls, 'tokens', x.tokens, 'cost_usd', x.cost)), '{}') FROM
-                                (SELECT a.provider, count(*) AS calls, sum(a.tokens_used) AS tokens, sum(a.cost_usd) AS cost
-                                   FROM vibecraft.api_usage_logs a WHERE a.user_id = user_uuid GROUP BY a.provider) x)
-    ) || vibecraft.user_stats_lists(user_uuid);
+    -- One statement per table (on Citus each is the user's shard's alone).
+    SELECT b.credits INTO credits FROM vibecraft.credit_balances b WHERE b.user_id = user_uuid;
+    SELECT coalesce(sum(l.amount) FILTER (WHERE l.amount > 0), 0), coalesce(-sum(l.amount) FILTER (WHERE l.amount < 0), 0)
+      INTO added, spent FROM vibecraft.credit_ledger l WHERE l.user_id = user_uuid;
+    SELECT count(*) INTO prompts FROM vibecraft.prompt_history h WHERE h.user_id = user_uuid;
+    SELECT coalesce(jsonb_object_agg(x.provider, jsonb_build_object('calls', x.calls, 'tokens', x.tokens, 'cost_usd', x.cost)), '{}')
+      INTO usage
+      FROM (SELECT a.provider, count(*) AS calls, sum(a.tokens_used) AS tokens, sum(a.cost_usd) AS cost
+              FROM vibecraft.api_usage_logs a WHERE a.user_id = user_uuid GROUP BY a.provider) x;
+    RETURN jsonb_build_object('user_id', user_uuid, 'credits', credits, 'credits_added', added, 'credits_spent', spent,
+                              'prompts', prompts, 'usage_by_provider', usage)
+        || vibecraft.user_stats_lists(user_uuid);
 END
 $$;
 

@@ -16,7 +16,7 @@ CREATE TABLE vibecraft.storage_buckets (
 
 -- Files and media; Visual Prompt Builder's audio_recordings is the audio subset.
 CREATE TABLE vibecraft.project_assets (
-    id               uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+    id               uuid NOT NULL DEFAULT gen_random_uuid(),
     project_id       uuid NOT NULL REFERENCES vibecraft.projects (id) ON DELETE CASCADE,
     user_id          uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     bucket_id        uuid REFERENCES vibecraft.storage_buckets (id) ON DELETE RESTRICT,
@@ -31,7 +31,11 @@ CREATE TABLE vibecraft.project_assets (
     metadata         jsonb NOT NULL DEFAULT '{}',
     created_at       timestamptz NOT NULL DEFAULT now(),
     updated_at       timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (bucket_id, file_path)
+    -- The keys name the project: Citus keeps a table apart by it (docs/scale-out.md). A
+    -- path is recorded once per project; it starts with its uploader's id (a trigger
+    -- checks), so only the uploader can record one file in two projects.
+    PRIMARY KEY (id, project_id),
+    UNIQUE (bucket_id, file_path, project_id)
 );
 
 CREATE INDEX project_assets_project_id_idx ON vibecraft.project_assets (project_id, asset_type);

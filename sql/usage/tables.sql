@@ -4,8 +4,8 @@
 
 -- Every provider call; Visual Prompt Builder's api_usage is a view.
 CREATE TABLE vibecraft.api_usage_logs (
-    id               uuid PRIMARY KEY DEFAULT vibecraft.uuid_generate_v7(),
-    user_id          uuid REFERENCES vibecraft.users (id) ON DELETE CASCADE,
+    id               uuid NOT NULL DEFAULT vibecraft.uuid_generate_v7(),
+    user_id          uuid NOT NULL REFERENCES vibecraft.users (id) ON DELETE CASCADE,
     project_id       uuid REFERENCES vibecraft.projects (id) ON DELETE SET NULL,
     api_key_id       uuid,
     provider         varchar(50) NOT NULL,
@@ -22,7 +22,9 @@ CREATE TABLE vibecraft.api_usage_logs (
     error_message    text,
     metadata         jsonb NOT NULL DEFAULT '{}',
     created_at       timestamptz NOT NULL DEFAULT now(),
-    updated_at       timestamptz NOT NULL DEFAULT now()
+    updated_at       timestamptz NOT NULL DEFAULT now(),
+    -- The key names its user: Citus keeps a table apart by it (docs/scale-out.md).
+    PRIMARY KEY (id, user_id)
 );
 
 CREATE INDEX api_usage_logs_user_id_idx ON vibecraft.api_usage_logs (user_id, created_at DESC);

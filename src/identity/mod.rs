@@ -202,6 +202,22 @@ fn trusted_request_claims() -> Option<serde_json::Value> {
     with_request_claims(serde_json::Value::clone)
 }
 
+/// `vibecraft.postgrest_pre_request()`, PostgREST's `db-pre-request` function: where a
+/// superuser trusts the request claims, the request's user is signed in from them for the
+/// transaction, as authenticate() signs in a token's. On one server that changes nothing
+/// (current_user_id() reads trusted claims anyway); on a Citus coordinator it hands the
+/// sign-in to the workers, whose policies otherwise see no one: PostgREST sets the claims
+/// with set_config(), which Citus does not pass on. Untrusted claims, or claims without a
+/// user (anon), sign no one in.
+#[pg_extern(volatile, parallel_restricted)]
+fn postgrest_pre_request() {
+    let Some(claims) = trusted_request_claims() else { return };
+    let Some(user_id) = claims.get("sub").and_then(|s| s.as_str()).and_then(parse_uuid) else { return };
+    let role = claims.get("role").and_then(|r| r.as_str()).map(str::to_string);
+    let organization_id = jwt::organization_claim(&claims);
+    establish(user_id, role, organization_id, claims);
+}
+
 /// A uuid claim: 32 hex digits, hyphens anywhere ignored (so only the plain form is
 /// left for the uuid crate to parse: no braces, no urn: prefix).
 pub fn parse_uuid(value: &str) -> Option<pgrx::Uuid> {

@@ -68,6 +68,40 @@ struct AuditedTable {
     primary_key: Vec<(usize, pg_sys::Oid)>,
     /// Position of a uuid `organization_id` column, to scope the audit row.
     organization_id: Option<usize>,
+    /// False on all but one copy of a Citus shard (each copy of a reference table fires
+    /// its own trigger, on its own node): the change is recorded once.
+    records_here: bool,
+}
+
+/// On a Citus node, a shard is a table of its own (`users_102008`) with the table's
+/// triggers. What the audit trail records is the table's own name, and a change once: on
+/// the copy in the lowest node group (for a reference table, the coordinator's when it
+/// holds one), in that node's own audit_logs (docs/scale-out.md, the audit trail on Citus).
+/// None when the relation is not a shard (no Citus, or a table of its own).
+fn citus_shard_of(table: &str) -> Option<(String, bool)> {
+    let (logical, shard) = table.rsplit_once('_')?;
+    let shard: i64 = shard.parse().ok()?;
+    if !crate::identity::nodes::citus_in_this_database() {
+        return None;
+    }
+    // Read-only catalog reads: Citus keeps its metadata on every node.
+    Spi::connect(|c| {
+        let row = c.select(
+            "SELECT c.relname::pg_catalog.text,
+                    (SELECT pg_catalog.min(p.groupid) FROM pg_catalog.pg_dist_placement p WHERE p.shardid OPERATOR(pg_catalog.=) s.shardid)
+                      OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+               FROM pg_catalog.pg_dist_shard s JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.logicalrelid
+              WHERE s.shardid OPERATOR(pg_catalog.=) $1",
+            Some(1),
+            &[shard.into()],
+        )?;
+        if row.is_empty() {
+            return Ok(None);
+        }
+        let (name, here) = row.first().get_two::<String, bool>()?;
+        Ok::<_, pgrx::spi::Error>(name.filter(|n| n == logical).map(|n| (n, here.unwrap_or(true))))
+    })
+    .unwrap_or_else(|e| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("vibecraft.audit_trigger(): reading Citus' shard metadata failed: {e}"), None))
 }
 
 thread_local! {
@@ -202,9 +236,21 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
     }
 
     let (schema, table, pk_attnums) = names_and_primary_key(data);
-    let primary_key = pk_attnums
+    let (table, records_here) = match citus_shard_of(&table) {
+        Some((logical, here)) => (logical, here),
+        None => (table, true),
+    };
+    // The audit row names its row by the primary key, but by `id` alone when the key has
+    // one: a tenant table's key is (id, tenant column) so that Citus can distribute it
+    // (docs/scale-out.md), and a row's history stays findable by its id, as before. A
+    // column that holds a secret never names a row (a session's key has its token).
+    let key_columns: Vec<usize> = pk_attnums.into_iter().filter_map(|attnum| by_attnum.get(&attnum).copied()).collect();
+    let named = |index: &usize| attrs.get(*index).map(|a| pgrx::name_data_to_str(&a.attname).to_string());
+    let id_only: Vec<usize> = key_columns.iter().copied().filter(|i| named(i).as_deref() == Some("id")).collect();
+    let key_columns = if id_only.is_empty() { key_columns } else { id_only };
+    let primary_key = key_columns
         .into_iter()
-        .filter_map(|attnum| by_attnum.get(&attnum).copied())
+        .filter(|index| !named(index).is_some_and(|name| ALWAYS_EXCLUDED.contains(&name.as_str())))
         .map(|index| {
             let mut output_fn = pg_sys::InvalidOid;
             let mut is_varlena = false;
@@ -222,6 +268,7 @@ fn load_table(data: &pg_sys::TriggerData) -> Rc<AuditedTable> {
         columns,
         primary_key,
         organization_id,
+        records_here,
     });
     TABLES.with(|t| t.borrow_mut().insert(tgoid, info.clone()));
     info
@@ -558,6 +605,9 @@ fn audit_trigger<'a>(
         return Ok(None); // the dump carries the trail as it was
     }
     let table = load_table(data);
+    if !table.records_here {
+        return Ok(None); // another copy of this Citus shard records the change
+    }
     // SAFETY: valid for the duration of the firing trigger.
     let tupdesc = unsafe { (*data.tg_relation).rd_att };
     let op = event & pg_sys::TRIGGER_EVENT_OPMASK;

@@ -278,6 +278,20 @@ fn service_tokens_and_trusted_postgrest_claims() {
     let who: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
     assert_eq!(who.as_deref(), Some(MIA));
     assert_eq!(count(&mut tx, &format!("SELECT count(*) FROM vibecraft.users WHERE id = '{ERIN}'")), 0);
+    // PostgREST's db-pre-request function signs the same user in (for Citus' workers).
+    tx.execute("SELECT vibecraft.postgrest_pre_request()", &[]).unwrap();
+    tx.execute("SELECT set_config('request.jwt.claims', '', true)", &[]).unwrap();
+    let who: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who.as_deref(), Some(MIA), "signed in for the transaction, claims or not");
+    tx.rollback().unwrap();
+    // Untrusted claims sign no one in.
+    let mut plain = db.login_as("plain", &["vibecraft_authenticated"]);
+    let mut tx = plain.transaction().unwrap();
+    tx.execute("SELECT set_config('request.jwt.claims', $1, true)", &[&json!({ "sub": MIA, "role": "authenticated" }).to_string()])
+        .unwrap();
+    tx.execute("SELECT vibecraft.postgrest_pre_request()", &[]).unwrap();
+    let who: Option<String> = tx.query_one("SELECT vibecraft.current_user_id()::text", &[]).unwrap().get(0);
+    assert_eq!(who, None, "claims no superuser trusts sign no one in");
 }
 
 #[test]

@@ -18,8 +18,8 @@ SELECT table_name AS placed_twice FROM vibecraft.scale_out_plan() GROUP BY 1 HAV
 SELECT table_name AS placed_but_missing FROM vibecraft.scale_out_plan()
  WHERE to_regclass('vibecraft.' || table_name) IS NULL;
 
--- What stands in the way today, by kind, then each one. This list is the work left
--- before the schema can be distributed; it shrinks as that work lands.
+-- What stands in the way, by kind, then each one: nothing, since 0.2.0 (vibecraft.
+-- distribute_on_citus() refuses to run while anything is listed).
 SELECT kind, count(*) FROM vibecraft.scale_out_blockers() GROUP BY 1 ORDER BY 1;
 SELECT kind, table_name, object FROM vibecraft.scale_out_blockers();
 
@@ -39,9 +39,18 @@ SELECT count(*) AS blockers FROM vibecraft.scale_out_blockers();
 -- A question for the operators: the service role (and superusers) only.
 SET ROLE vibecraft_authenticated;
 SELECT count(*) FROM vibecraft.scale_out_blockers();
+SELECT count(*) FROM vibecraft.scale_out_status();
 RESET ROLE;
 SET ROLE vibecraft_service;
-SELECT count(*) > 0 AS service_sees_them FROM vibecraft.scale_out_blockers();
+SELECT count(*) AS service_sees_no_blocker FROM vibecraft.scale_out_blockers();
+-- Without Citus every table is where one server keeps it, and says so.
+SELECT placement, count(*) AS tables, count(citus_table_type) AS citus_tables
+  FROM vibecraft.scale_out_status() GROUP BY 1 ORDER BY 1;
+-- Applying the plan is a superuser's step, and the shard lookups are the triggers' own.
+SELECT * FROM vibecraft.distribute_on_citus();
+SELECT vibecraft.citus_local_shard('vibecraft.users');
 RESET ROLE;
+-- A superuser without Citus is told what is missing.
+SELECT * FROM vibecraft.distribute_on_citus();
 \c postgres
 DROP DATABASE regress_scale_out;
