@@ -3881,9 +3881,121 @@ COMMENT ON FUNCTION vibecraft.citus_colocated_shard(text, regclass) IS
 COMMENT ON FUNCTION vibecraft.citus_local_shard(regclass, uuid) IS
     'On a Citus node: this node''s copy of the shard of a table that holds a key (a reference table''s one shard for a NULL key), or NULL. For triggers that fire on every copy of a reference table.';
 
+-- The audit rows that shards' triggers wrote into the other nodes' own audit_logs (a
+-- trigger on a worker's shard cannot run a distributed query, so it writes locally),
+-- moved into this coordinator's, where audit_history(), the admins' policy and the
+-- archiving read them. A command to another node runs over a connection of its own,
+-- outside this transaction, so deleting there what this transaction copies would lose the
+-- rows if it rolled back: each run copies what is new (by id, never twice) and deletes on
+-- the node only the rows an earlier, committed run copied. A row therefore reaches the
+-- coordinator on the first run after it was written and leaves its node on the second.
+-- Elsewhere (no Citus, or not the coordinator) it does nothing. daily_maintenance runs it.
+CREATE OR REPLACE FUNCTION vibecraft.collect_audit_rows(batch_size integer DEFAULT 5000)
+RETURNS jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    node record;
+    last_id uuid;
+    reply record;
+    batch json;
+    fetched integer;
+    copied_here uuid[];
+    n bigint;
+    copied bigint := 0;
+    cleared bigint := 0;
+    nodes integer := 0;
+BEGIN
+    PERFORM vibecraft.require_staff('collect_audit_rows');
+    IF batch_size IS NULL OR batch_size < 1 THEN
+        RAISE EXCEPTION 'vibecraft.collect_audit_rows: batch_size must be positive, not %', coalesce(batch_size::text, 'NULL')
+            USING ERRCODE = '22023';
+    END IF;
+    -- (Two tests: without Citus its catalog does not exist to be read.)
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'citus') THEN
+        RETURN pg_catalog.jsonb_build_object('nodes', 0, 'copied', 0, 'cleared_on_nodes', 0);
+    END IF;
+    IF (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g) OPERATOR(pg_catalog.<>) 0 THEN
+        RETURN pg_catalog.jsonb_build_object('nodes', 0, 'copied', 0, 'cleared_on_nodes', 0);
+    END IF;
+    -- One run at a time; two would only copy the same rows twice over (skipped by id).
+    PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('vibecraft.collect_audit_rows'));
+    -- What this transaction copied is not committed yet, so a later run in it must not
+    -- delete those rows on their node. Kept in a table of this transaction (its owner's:
+    -- the caller cannot change it), dropped at commit, and rolled back with the copies.
+    IF pg_catalog.to_regclass('pg_temp.vibecraft_audit_rows_copied') IS NULL THEN
+        CREATE TEMPORARY TABLE vibecraft_audit_rows_copied (id uuid PRIMARY KEY) ON COMMIT DROP;
+    ELSIF (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) 'pg_temp.vibecraft_audit_rows_copied'::pg_catalog.regclass)
+          OPERATOR(pg_catalog.<>) (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) current_user) THEN
+        RAISE EXCEPTION 'vibecraft.collect_audit_rows: pg_temp.vibecraft_audit_rows_copied is not vibecraft''s own'
+            USING ERRCODE = '42P07', HINT = 'Drop that temporary table; collect_audit_rows keeps its own list there.';
+    END IF;
+
+    FOR node IN SELECT d.nodename, d.nodeport FROM pg_catalog.pg_dist_node d
+                 WHERE d.isactive AND d.noderole OPERATOR(pg_catalog.=) 'primary'
+                   AND d.nodecluster OPERATOR(pg_catalog.=) pg_catalog.current_setting('citus.cluster_name')
+                   AND d.groupid OPERATOR(pg_catalog.<>) 0
+                 ORDER BY d.nodename, d.nodeport LOOP
+        nodes := nodes + 1;
+        last_id := '00000000-0000-0000-0000-000000000000';
+        LOOP
+            SELECT r.success, r.result INTO reply
+              FROM pg_catalog.master_run_on_worker(ARRAY[node.nodename], ARRAY[node.nodeport], ARRAY[pg_catalog.format(
+                       'SELECT COALESCE(pg_catalog.json_agg(a ORDER BY a.id), ''[]''::pg_catalog.json) FROM (SELECT * FROM vibecraft.audit_logs
+                         WHERE id OPERATOR(pg_catalog.>) %L ORDER BY id LIMIT %s) a', last_id, batch_size)], false) r;
+            IF NOT reply.success THEN
+                RAISE EXCEPTION 'vibecraft.collect_audit_rows: could not read the audit rows of node %:%', node.nodename, node.nodeport
+                    USING ERRCODE = '08006', DETAIL = reply.result;
+            END IF;
+            batch := reply.result::json;
+            fetched := pg_catalog.json_array_length(batch);
+            EXIT WHEN fetched OPERATOR(pg_catalog.=) 0;
+
+            -- Copied by an earlier run (and maybe archived since): safe to delete there.
+            SELECT pg_catalog.array_agg(b.id) INTO copied_here
+              FROM pg_catalog.json_populate_recordset(NULL::vibecraft.audit_logs, batch) b
+             WHERE (EXISTS (SELECT 1 FROM vibecraft.audit_logs a WHERE a.id OPERATOR(pg_catalog.=) b.id)
+                    OR EXISTS (SELECT 1 FROM vibecraft.audit_logs_archive a WHERE a.id OPERATOR(pg_catalog.=) b.id))
+               AND NOT EXISTS (SELECT 1 FROM pg_temp.vibecraft_audit_rows_copied c WHERE c.id OPERATOR(pg_catalog.=) b.id);
+            IF copied_here IS NOT NULL THEN
+                SELECT r.success, r.result INTO reply
+                  FROM pg_catalog.master_run_on_worker(ARRAY[node.nodename], ARRAY[node.nodeport], ARRAY[pg_catalog.format(
+                           'DELETE FROM vibecraft.audit_logs WHERE id OPERATOR(pg_catalog.=) ANY (%L::uuid[])', copied_here)], false) r;
+                IF NOT reply.success THEN
+                    RAISE EXCEPTION 'vibecraft.collect_audit_rows: could not delete copied audit rows on node %:%', node.nodename, node.nodeport
+                        USING ERRCODE = '08006', DETAIL = reply.result;
+                END IF;
+                cleared := cleared + pg_catalog.cardinality(copied_here);
+            END IF;
+
+            WITH copy AS (
+                INSERT INTO vibecraft.audit_logs
+                SELECT b.* FROM pg_catalog.json_populate_recordset(NULL::vibecraft.audit_logs, batch) b
+                 WHERE NOT EXISTS (SELECT 1 FROM vibecraft.audit_logs_archive a WHERE a.id OPERATOR(pg_catalog.=) b.id)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id)
+            INSERT INTO pg_temp.vibecraft_audit_rows_copied SELECT copy.id FROM copy;
+            GET DIAGNOSTICS n = ROW_COUNT;
+            copied := copied + n;
+
+            EXIT WHEN fetched OPERATOR(pg_catalog.<) batch_size;
+            -- (the batch is in id order: its last row's id)
+            last_id := (batch OPERATOR(pg_catalog.->) (fetched OPERATOR(pg_catalog.-) 1) OPERATOR(pg_catalog.->>) 'id')::uuid;
+        END LOOP;
+    END LOOP;
+    RETURN pg_catalog.jsonb_build_object('nodes', nodes, 'copied', copied, 'cleared_on_nodes', cleared);
+END
+$$;
+
+COMMENT ON FUNCTION vibecraft.collect_audit_rows(integer) IS
+    'On a Citus coordinator: copy the audit rows that shards'' triggers wrote on the other nodes into this node''s audit_logs (by id, never twice), and delete on those nodes the rows an earlier committed run copied; returns {nodes, copied, cleared_on_nodes}. Elsewhere it does nothing. daily_maintenance runs it; admins and the service role.';
+
 -- Privileges: the operators' (reading the catalog, but a question for them). Applying
 -- the plan is a superuser's step; the shard lookup is for vibecraft's own triggers.
 GRANT EXECUTE ON FUNCTION vibecraft.scale_out_plan(), vibecraft.scale_out_blockers(), vibecraft.scale_out_status() TO vibecraft_service;
+-- (collect_audit_rows checks require_staff itself: admins and the service role)
+GRANT EXECUTE ON FUNCTION vibecraft.collect_audit_rows(integer) TO vibecraft_authenticated, vibecraft_service;
 REVOKE EXECUTE ON FUNCTION vibecraft.distribute_on_citus(), vibecraft.citus_local_shard(regclass, uuid),
     vibecraft.citus_colocated_shard(text, regclass), vibecraft.citus_shard_here(regclass, bigint) FROM PUBLIC;
 
@@ -4022,6 +4134,10 @@ BEGIN
     END IF;
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
+
+    -- On a Citus coordinator, first the audit rows the workers' shards recorded, so that
+    -- they are archived here with the rest (nothing elsewhere).
+    report := report || jsonb_build_object('audit_rows_collected', vibecraft.collect_audit_rows());
 
     SELECT (s.value #>> '{}')::integer INTO archive_days
       FROM vibecraft.system_settings s WHERE s.key = 'maintenance.archive_after_days';

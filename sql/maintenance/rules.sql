@@ -133,6 +133,10 @@ BEGIN
     report := report || jsonb_build_object('history_rows_past_retention', n);
     IF n > 0 THEN changed := array_append(changed, 'vibecraft.prompt_history'); END IF;
 
+    -- On a Citus coordinator, first the audit rows the workers' shards recorded, so that
+    -- they are archived here with the rest (nothing elsewhere).
+    report := report || jsonb_build_object('audit_rows_collected', vibecraft.collect_audit_rows());
+
     SELECT (s.value #>> '{}')::integer INTO archive_days
       FROM vibecraft.system_settings s WHERE s.key = 'maintenance.archive_after_days';
     archive_days := coalesce(archive_days, 90);

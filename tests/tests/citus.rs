@@ -167,12 +167,13 @@ fn audit_rows_per_node(su: &mut Client) -> Vec<(i64, i64, i64)> {
 /// audit_logs of the node that holds the copy it changed: a distributed table's on the
 /// worker with the row, a reference table's on the coordinator (the copy in the lowest
 /// node group), not once per copy (docs/scale-out.md).
-#[test]
-fn citus_audited_tables_can_be_written_and_each_change_is_recorded_where_it_happened() {
-    let mut su = coordinator("postgres");
+/// Schema it_audit: a distributed table `t` (by user) and a reference table `r`, both
+/// audited, and no audit row of it on any node from an earlier test.
+fn audited_citus_tables(su: &mut Client) {
     su.batch_execute(
         "SET client_min_messages = warning;
          DROP SCHEMA IF EXISTS it_audit CASCADE;
+         SELECT run_command_on_all_nodes($$DELETE FROM vibecraft.audit_logs WHERE table_schema = 'it_audit'$$);
          CREATE SCHEMA it_audit;
          CREATE TABLE it_audit.t (user_id uuid NOT NULL, id uuid NOT NULL DEFAULT gen_random_uuid(), v int,
                                   PRIMARY KEY (user_id, id));
@@ -181,9 +182,16 @@ fn citus_audited_tables_can_be_written_and_each_change_is_recorded_where_it_happ
          SELECT vibecraft.enable_audit('it_audit.r');
          SET citus.enable_unsafe_triggers = on;
          SELECT create_distributed_table('it_audit.t', 'user_id');
-         SELECT create_reference_table('it_audit.r');",
+         SELECT create_reference_table('it_audit.r');
+         RESET citus.enable_unsafe_triggers;",
     )
     .unwrap();
+}
+
+#[test]
+fn citus_audited_tables_can_be_written_and_each_change_is_recorded_where_it_happened() {
+    let mut su = coordinator("postgres");
+    audited_citus_tables(&mut su);
     let before = audit_rows_per_node(&mut su);
     assert_eq!(before.len(), 3, "a coordinator and two workers");
     su.batch_execute(
@@ -200,6 +208,61 @@ fn citus_audited_tables_can_be_written_and_each_change_is_recorded_where_it_happ
     assert!(added[1].0 > 0 && added[2].0 > 0, "the six users' rows are on both workers: {added:?}");
     assert_eq!(added.iter().map(|a| a.1).collect::<Vec<_>>(), vec![6, 0, 0], "the reference table's 6 changes, once, on the coordinator: {added:?}");
     assert!(added.iter().all(|a| a.2 == 0), "no row names a shard: {added:?}");
+    su.batch_execute("DROP SCHEMA it_audit CASCADE").unwrap();
+}
+
+/// The workers' audit rows reach the coordinator's audit_logs (where audit_history(), the
+/// admins' policy and the archiving read them) through collect_audit_rows(): a run copies
+/// them, the next deletes them on the workers; a run that rolls back, or a second run in
+/// one transaction, deletes nothing there; no row is copied twice; signed-in users who are
+/// not staff are refused.
+#[test]
+fn citus_collect_audit_rows_moves_the_workers_audit_rows_to_the_coordinator_without_losing_any() {
+    let mut su = coordinator("postgres");
+    audited_citus_tables(&mut su);
+    // (coordinator, workers): rows of the distributed table it_audit.t
+    let counts = |su: &mut Client| -> (i64, i64) {
+        let here: i64 = su
+            .query_one("SELECT count(*) FROM vibecraft.audit_logs WHERE table_schema = 'it_audit' AND resource_type = 't'", &[])
+            .unwrap()
+            .get(0);
+        let workers: i64 = su
+            .query_one(
+                "SELECT coalesce(sum(result::int8), 0)::int8 FROM run_command_on_workers($$SELECT count(*) FROM vibecraft.audit_logs
+                  WHERE table_schema = 'it_audit' AND resource_type = 't'$$)",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        (here, workers)
+    };
+    su.batch_execute("INSERT INTO it_audit.t (user_id, v) SELECT gen_random_uuid(), g FROM generate_series(1, 10) g").unwrap();
+    assert_eq!(counts(&mut su), (0, 10), "written on the workers");
+
+    let mut tx = su.transaction().unwrap();
+    for _ in 0..2 {
+        tx.query_one("SELECT vibecraft.collect_audit_rows(batch_size => 3)", &[]).unwrap();
+    }
+    tx.rollback().unwrap();
+    assert_eq!(counts(&mut su), (0, 10), "two runs in a transaction that rolled back deleted nothing on the workers");
+
+    let first: serde_json::Value = su.query_one("SELECT vibecraft.collect_audit_rows(batch_size => 3)", &[]).unwrap().get(0);
+    assert_eq!(first["nodes"], json!(2), "{first}");
+    assert!(first["copied"].as_i64().unwrap() >= 10, "{first}");
+    assert_eq!(counts(&mut su), (10, 10), "copied, and still on the workers until the copy is committed: {first}");
+    let second: serde_json::Value = su.query_one("SELECT vibecraft.collect_audit_rows()", &[]).unwrap().get(0);
+    assert!(second["cleared_on_nodes"].as_i64().unwrap() >= 10, "{second}");
+    assert_eq!(counts(&mut su), (10, 0), "deleted on the workers, once, without a second copy: {second}");
+    let row: String = su.query_one("SELECT id::text FROM it_audit.t LIMIT 1", &[]).unwrap().get(0);
+    let history: i64 = su.query_one("SELECT count(*) FROM vibecraft.audit_history('it_audit.t', $1)", &[&row]).unwrap().get(0);
+    assert_eq!(history, 1, "audit_history on the coordinator finds the row's INSERT");
+
+    login_role(&mut su, "it_citus_user", "vibecraft_authenticated");
+    let mut app = coordinator("it_citus_user");
+    let mut tx = app.transaction().unwrap();
+    tx.query_one("SELECT vibecraft.authenticate($1)", &[&token(MIA, json!({}))]).unwrap();
+    assert_eq!(sqlstate(tx.batch_execute("SELECT vibecraft.collect_audit_rows()")), "42501", "not for a signed-in user");
+    drop(tx);
     su.batch_execute("DROP SCHEMA it_audit CASCADE").unwrap();
 }
 

@@ -40,9 +40,14 @@ SELECT count(*) AS blockers FROM vibecraft.scale_out_blockers();
 SET ROLE vibecraft_authenticated;
 SELECT count(*) FROM vibecraft.scale_out_blockers();
 SELECT count(*) FROM vibecraft.scale_out_status();
+\set VERBOSITY terse
+SELECT vibecraft.collect_audit_rows();
+\set VERBOSITY default
 RESET ROLE;
 SET ROLE vibecraft_service;
 SELECT count(*) AS service_sees_no_blocker FROM vibecraft.scale_out_blockers();
+-- The workers' audit rows are collected on a Citus coordinator only: here, none.
+SELECT vibecraft.collect_audit_rows() AS nothing_to_collect;
 -- Without Citus every table is where one server keeps it, and says so.
 SELECT placement, count(*) AS tables, count(citus_table_type) AS citus_tables
   FROM vibecraft.scale_out_status() GROUP BY 1 ORDER BY 1;
