@@ -362,8 +362,9 @@ DECLARE
     nodes integer := 0;
 BEGIN
     PERFORM vibecraft.require_staff('collect_audit_rows');
-    IF batch_size IS NULL OR batch_size < 1 THEN
-        RAISE EXCEPTION 'vibecraft.collect_audit_rows: batch_size must be positive, not %', coalesce(batch_size::text, 'NULL')
+    -- (A batch is one JSON text in memory on both nodes: bounded.)
+    IF batch_size IS NULL OR batch_size < 1 OR batch_size > 100000 THEN
+        RAISE EXCEPTION 'vibecraft.collect_audit_rows: batch_size must be between 1 and 100000, not %', coalesce(batch_size::text, 'NULL')
             USING ERRCODE = '22023';
     END IF;
     -- (Two tests: without Citus its catalog does not exist to be read.)

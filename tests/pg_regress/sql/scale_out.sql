@@ -48,6 +48,9 @@ SET ROLE vibecraft_service;
 SELECT count(*) AS service_sees_no_blocker FROM vibecraft.scale_out_blockers();
 -- The workers' audit rows are collected on a Citus coordinator only: here, none.
 SELECT vibecraft.collect_audit_rows() AS nothing_to_collect;
+\set VERBOSITY terse
+SELECT vibecraft.collect_audit_rows(batch_size => 0);
+\set VERBOSITY default
 -- Without Citus every table is where one server keeps it, and says so.
 SELECT placement, count(*) AS tables, count(citus_table_type) AS citus_tables
   FROM vibecraft.scale_out_status() GROUP BY 1 ORDER BY 1;
